@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Forked workers inherit NODE_EXTRA_CA_CERTS set by the global setup, so the loopback Gmail-like
+    // server's certificate is trusted the standard way, with verification on.
+    pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    coverage: { provider: 'v8', include: ['functions/**', 'infra/**', 'scripts/**'] },
+  },
+});
