@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { z } from 'zod';
+import { ConfigError, SecretUnavailableError } from './errors.ts';
+
+/** The Gmail account the alerts are sent from. */
+export interface GmailCredentials {
+  username: string;
+  /** The App Password with the cosmetic spaces removed. */
+  password: string;
+}
+
+// Module scope: one SDK client per container, created lazily on the first fetch.
+let provider: SecretsProvider | undefined;
+
+const secretShape = z.object({
+  username: z.string().trim().min(1),
+  password: z.string().min(1),
+});
+
+// Secrets Manager errors that a retry will not fix: someone must change the deployment.
+const CONFIGURATION_ERRORS = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'AccessDeniedFault',
+  'DecryptionFailure',
+  'InvalidRequestException',
+  'InvalidParameterException',
+  'ValidationException',
+]);
+
+/**
+ * Parses the secret's value. The value itself never appears in an error: only which part of the
+ * expected shape is missing.
+ */
+export function parseGmailSecret(value: unknown): GmailCredentials {
+  const variable = 'GMAIL_SECRET_ID';
+  const expected = 'expected JSON {"username":"you@gmail.com","password":"abcd efgh ijkl mnop"}';
+  let json: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      json = JSON.parse(value);
+    } catch {
+      throw new ConfigError(variable, `the secret's value is not JSON; ${expected}`);
+    }
+  }
+  const result = secretShape.safeParse(json);
+  if (!result.success) {
+    const fields = [...new Set(result.error.issues.map((issue) => String(issue.path[0] ?? 'value')))];
+    throw new ConfigError(
+      variable,
+      `the secret's value has a missing or empty ${fields.join(', ')}; ${expected}`,
+    );
+  }
+  return { username: result.data.username, password: result.data.password.replace(/\s+/g, '') };
+}
+
+/**
+ * Reads the Gmail credentials through Powertools Parameters, cached for `maxAgeSeconds`.
+ * `forceFetch` bypasses the cache (used once after Gmail refuses the password, in case it was rotated).
+ */
+export async function fetchGmailCredentials(
+  secretId: string,
+  options: { maxAgeSeconds: number; forceFetch?: boolean },
+): Promise<GmailCredentials> {
+  provider ??= new SecretsProvider({ clientConfig: { maxAttempts: 2 } });
+  let value: unknown;
+  try {
+    value = await provider.get(secretId, {
+      maxAge: options.maxAgeSeconds,
+      forceFetch: options.forceFetch ?? false,
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { name?: string } }).cause ?? error;
+    const name = (cause as { name?: string }).name ?? 'Error';
+    if (CONFIGURATION_ERRORS.has(name)) {
+      throw new ConfigError(
+        'GMAIL_SECRET_ID',
+        `Secrets Manager refused to read "${secretId}" (${name})`,
+        'Check the secret name/ARN, that it has a value, and that the function may read it (secretsmanager:GetSecretValue).',
+        { cause: error },
+      );
+    }
+    throw new SecretUnavailableError(`Secrets Manager could not be read (${name})`, { cause: error });
+  }
+  if (value === undefined) {
+    throw new ConfigError(
+      'GMAIL_SECRET_ID',
+      `the secret "${secretId}" has no value`,
+      'Put a value into the secret.',
+    );
+  }
+  return parseGmailSecret(value);
+}
+
+/** A short fingerprint that identifies a password without keeping another copy of it. */
+export function passwordFingerprint(credentials: GmailCredentials): string {
+  return createHash('sha256')
+    .update(`${credentials.username}\0${credentials.password}`)
+    .digest('hex')
+    .slice(0, 16);
+}

@@ -1,0 +1,31 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { parseAlert } from '../core/alert.ts';
+import { sendDeadline } from '../core/deadline.ts';
+import { type DeliveryOutcome, deliverOrPark } from '../core/deliver-or-park.ts';
+import { eventToAlertInput } from '../core/event-alert.ts';
+import { logger } from '../core/logger.ts';
+import { initRuntime } from '../core/runtime.ts';
+
+const runtime = initRuntime();
+
+const EVENT_SEND_CAP_MS = 25_000;
+
+/**
+ * EventBridge rule target (asynchronous invoke): any event becomes a readable alert. A failure a
+ * retry can fix throws, so Lambda's async retries and the on-failure destination take over.
+ */
+export const handler = middy<EventBridgeEvent<string, unknown>, DeliveryOutcome['status']>()
+  .use(injectLambdaContext(logger))
+  .handler(async (event, context: Context) => {
+    const current = runtime();
+    const outcome = await deliverOrPark(
+      current,
+      { trigger: 'eventbridge', id: event.id },
+      JSON.stringify(event),
+      () => parseAlert(eventToAlertInput(event), current.config),
+      sendDeadline(context, EVENT_SEND_CAP_MS),
+    );
+    return outcome.status;
+  });

@@ -1,0 +1,38 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { sendDeadline } from '../core/deadline.ts';
+import { deliverOrPark } from '../core/deliver-or-park.ts';
+import { logger } from '../core/logger.ts';
+import { alertFromQueuedBody } from '../core/record-alert.ts';
+import { initRuntime } from '../core/runtime.ts';
+
+const runtime = initRuntime();
+const processor = new BatchProcessor(EventType.SQS);
+
+// Records of one batch are sent in parallel; the pool's maxConnections bounds what Gmail sees.
+const SQS_SEND_CAP_MS = 25_000;
+
+async function processAlertRecord(record: SQSRecord, context: Context): Promise<void> {
+  const current = runtime();
+  await deliverOrPark(
+    current,
+    { trigger: 'sqs', id: record.messageId },
+    record.body,
+    () => alertFromQueuedBody(record.body, current.config),
+    sendDeadline(context, SQS_SEND_CAP_MS),
+  );
+}
+
+/** SQS alerts queue: partial batch failures, so only the records that can succeed later come back. */
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger))
+  .handler((event, context) =>
+    processPartialResponse(event, (record: SQSRecord) => processAlertRecord(record, context), processor, {
+      context,
+      processInParallel: true,
+      // A batch that fails whole is still answered record by record, never thrown away as one error.
+      throwOnFullBatchFailure: false,
+    }),
+  );
