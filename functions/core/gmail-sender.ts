@@ -216,8 +216,10 @@ export class GmailSender {
       'base64',
     );
     const reply = await context.sendCommand(`AUTH PLAIN ${token}`);
-    if (reply.status === 235) return;
-    if (reply.status === 534 || reply.status === 535) {
+    // nodemailer leaves `status` at 0 for multi-line replies ("535-5.7.8 ..."), which is how Gmail refuses.
+    const status = Number(reply.response.slice(0, 3));
+    if (status === 235) return;
+    if (status === 534 || status === 535) {
       this.#refused.set(
         passwordFingerprint(credentials),
         Date.now() + this.#config.secretCacheSeconds * 1000,

@@ -28,5 +28,6 @@ export function toHttpError(error: unknown, headers: Record<string, string> = {}
       ...(error instanceof AlertValidationError ? { fields: error.issues } : {}),
     },
   };
-  return createError(status, JSON.stringify(body), { expose: true, headers });
+  // Middy's createError ignores headers in its options; http-error-handler reads them off the error.
+  return Object.assign(createError(status, JSON.stringify(body), { expose: true }), { headers });
 }

@@ -12,7 +12,7 @@ export function describeFailure(error: unknown): Record<string, unknown> {
   if (error instanceof AlertError) {
     return {
       failureClass: error.failureClass,
-      message: error.message,
+      error: error.message,
       advice: error.advice,
       ...(error instanceof DeliveryError
         ? { code: error.code, responseCode: error.responseCode, command: error.command?.split(' ')[0] }
@@ -20,5 +20,5 @@ export function describeFailure(error: unknown): Record<string, unknown> {
       ...(error instanceof AlertValidationError ? { issues: error.issues } : {}),
     };
   }
-  return { failureClass: 'unexpected', message: error instanceof Error ? error.name : 'non-error thrown' };
+  return { failureClass: 'unexpected', error: error instanceof Error ? error.name : 'non-error thrown' };
 }
