@@ -7,6 +7,8 @@ export default defineConfig({
     // server's certificate is trusted the standard way, with verification on.
     pool: 'forks',
     globalSetup: ['test/support/global-setup.ts'],
+    // The built bundles are loaded by Node itself, untransformed, the way Lambda loads them.
+    server: { deps: { external: [/\/dist\/functions\//] } },
     testTimeout: 20_000,
     hookTimeout: 30_000,
     coverage: { provider: 'v8', include: ['functions/**', 'infra/**', 'scripts/**'] },
