@@ -1,0 +1,163 @@
+import { isAbsolute, join } from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { type AlertingConfig, CONTEXT_DEFAULTS } from './config.ts';
+import { OpsAlarms } from './constructs/alarms.ts';
+import { AlertApi } from './constructs/alert-api.ts';
+import { AlertEvents } from './constructs/alert-events.ts';
+import { AlertFunction, type FunctionPlacement } from './constructs/alert-function.ts';
+import { AlertNetwork } from './constructs/alert-network.ts';
+import { AlertQueue } from './constructs/alert-queue.ts';
+import { GmailSecret } from './constructs/gmail-secret.ts';
+
+const PROJECT_ROOT = join(import.meta.dirname, '..');
+
+/** Timeouts per function. http stays under API Gateway's 29 s; sqs sets the queue's visibility timeout. */
+export const FUNCTION_TIMEOUTS = {
+  http: Duration.seconds(25),
+  sqs: Duration.seconds(60),
+  eventbridge: Duration.seconds(30),
+  doctor: Duration.seconds(30),
+} as const;
+
+export type FunctionName = keyof typeof FUNCTION_TIMEOUTS;
+
+export interface AlertingStackProps extends StackProps {
+  readonly config: AlertingConfig;
+  /** The build output with `<name>/index.mjs` per function; relative paths are from the project root. */
+  readonly functionsDir?: string;
+}
+
+/** Alert e-mail through Gmail from API Gateway, SQS and EventBridge, watched by its own alarms. */
+export class AlertingStack extends Stack {
+  readonly functions: Record<FunctionName, AlertFunction>;
+  readonly queue: AlertQueue;
+  readonly api: AlertApi;
+  readonly network: AlertNetwork | undefined;
+  readonly gmailSecret: GmailSecret;
+  readonly alarms: OpsAlarms;
+
+  constructor(scope: Construct, id: string, props: AlertingStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const functionsDir = props.functionsDir ?? CONTEXT_DEFAULTS.functionsDir;
+
+    this.gmailSecret = new GmailSecret(this, 'Gmail', { secretArn: config.secretArn });
+    this.queue = new AlertQueue(this, 'Alerts', { consumerTimeout: FUNCTION_TIMEOUTS.sqs });
+    this.network =
+      config.network.kind === 'none'
+        ? undefined
+        : new AlertNetwork(this, 'Network', { mode: config.network, smtpPort: config.smtpPort });
+
+    const environment = contractEnvironment(config, {
+      secretId: this.gmailSecret.secret.secretArn,
+      queueUrl: this.queue.queue.queueUrl,
+      deadLetterQueueUrl: this.queue.deadLetterQueue.queueUrl,
+    });
+    const placement: FunctionPlacement | undefined = this.network?.placement;
+    const alertFunction = (name: FunctionName, description: string) =>
+      new AlertFunction(this, `${name[0]?.toUpperCase()}${name.slice(1)}`, {
+        name,
+        functionsDir: isAbsolute(functionsDir) ? functionsDir : join(PROJECT_ROOT, functionsDir),
+        description,
+        timeout: FUNCTION_TIMEOUTS[name],
+        environment,
+        logLevel: config.logLevel,
+        ...(placement && { placement }),
+      });
+    this.functions = {
+      http: alertFunction('http', 'POST /alerts: sends the alert, or queues it when Gmail is unavailable'),
+      sqs: alertFunction('sqs', 'Sends queued alerts; reports failures per message'),
+      eventbridge: alertFunction('eventbridge', 'Turns EventBridge events into alert e-mails'),
+      doctor: alertFunction(
+        'doctor',
+        'Egress self-check: reaches the SMTP server and the secret from where the functions run',
+      ),
+    };
+
+    for (const fn of Object.values(this.functions)) this.gmailSecret.secret.grantRead(fn.function);
+    this.queue.queue.grantSendMessages(this.functions.http.function);
+    for (const name of ['http', 'sqs', 'eventbridge'] as const) {
+      this.queue.deadLetterQueue.grantSendMessages(this.functions[name].function);
+    }
+    this.queue.addConsumer(this.functions.sqs.function, config.maxConcurrency);
+
+    // http, sqs and doctor are only ever invoked synchronously (API Gateway, the SQS poller, a direct
+    // RequestResponse call); a DeadLetterConfig applies to asynchronous invocations alone.
+    for (const name of ['http', 'sqs', 'doctor'] as const) {
+      Validations.of(this.functions[name].function).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: `The ${name} function is invoked synchronously only, where a Lambda dead-letter queue never receives anything; its failures surface to the caller or through the alerts queue redrive policy.`,
+      });
+    }
+
+    this.api = new AlertApi(this, 'Api', {
+      handler: this.functions.http.function,
+      auth: config.apiAuth,
+      dailyQuota: config.dailyQuota,
+    });
+    new AlertEvents(this, 'Events', {
+      handler: this.functions.eventbridge.function,
+      deadLetterQueue: this.queue.deadLetterQueue,
+      rules: config.eventRules,
+      sources: config.eventSources,
+    });
+    this.alarms = new OpsAlarms(this, 'Ops', {
+      opsEmail: config.opsEmail,
+      deadLetterQueues: { Alerts: this.queue.deadLetterQueue },
+      alertsQueue: this.queue.queue,
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, fn]) => [name, fn.function])),
+    });
+
+    this.outputs(config);
+  }
+
+  private outputs(config: AlertingConfig): void {
+    new CfnOutput(this, 'AlertsUrl', { value: this.api.alertsUrl, description: 'POST alerts here' });
+    if (this.api.apiKey) {
+      new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId });
+      new CfnOutput(this, 'GetApiKeyCommand', {
+        value: `aws apigateway get-api-key --api-key ${this.api.apiKey.keyId} --include-value --query value --output text`,
+        description: 'Prints the API key to send as the x-api-key header',
+      });
+    } else {
+      new CfnOutput(this, 'ApiAuth', { value: 'IAM: sign requests with SigV4 (service execute-api)' });
+    }
+    new CfnOutput(this, 'GmailSecretArn', {
+      value: this.gmailSecret.secret.secretArn,
+      description: this.gmailSecret.created
+        ? 'Put {"username":…,"password":…} here (npm run secret:set, or aws secretsmanager put-secret-value)'
+        : 'The existing secret the functions read',
+    });
+    new CfnOutput(this, 'AlertsQueueUrl', { value: this.queue.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'OpsTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'DoctorFunctionName', { value: this.functions.doctor.function.functionName });
+    new CfnOutput(this, 'EventSources', {
+      value: config.eventSources.length > 0 ? config.eventSources.join(',') : '(none)',
+      description: 'PutEvents with one of these Source values to send an alert',
+    });
+  }
+}
+
+/** The functions' configuration contract, from the stack's settings and resources. */
+export function contractEnvironment(
+  config: AlertingConfig,
+  resources: { secretId: string; queueUrl: string; deadLetterQueueUrl: string },
+): Record<string, string> {
+  const environment: Record<string, string> = {
+    GMAIL_SECRET_ID: resources.secretId,
+    SMTP_HOST: config.smtpHost,
+    SMTP_PORT: String(config.smtpPort),
+    // Implicit TLS on 465 only; anything else starts in plain text and must upgrade with STARTTLS.
+    SMTP_SECURE: String(config.smtpPort === 465),
+    SECRET_CACHE_SECONDS: String(config.secretCacheSeconds),
+    ALERT_QUEUE_URL: resources.queueUrl,
+    ALERT_DLQ_URL: resources.deadLetterQueueUrl,
+  };
+  if (config.alertFrom) environment.ALERT_FROM = config.alertFrom;
+  if (config.alertTo.length > 0) environment.ALERT_TO = config.alertTo.join(',');
+  if (config.allowedRecipients.length > 0)
+    environment.ALERT_ALLOWED_RECIPIENTS = config.allowedRecipients.join(',');
+  return environment;
+}

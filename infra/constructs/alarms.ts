@@ -1,0 +1,136 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** An alert older than this in the queue means Gmail has not been accepting mail for a while. */
+export const OLDEST_ALERT_THRESHOLD = Duration.minutes(15);
+
+export interface OpsAlarmsProps {
+  /** Who is told when the alerting itself fails; without it the topic has no subscriber yet. */
+  readonly opsEmail: string | undefined;
+  /** Dead-letter queues by name: any message in one raises an alarm. */
+  readonly deadLetterQueues: Record<string, IQueue>;
+  readonly alertsQueue: IQueue;
+  /** Functions by name: any error or throttle raises an alarm. */
+  readonly functions: Record<string, IFunction>;
+}
+
+/**
+ * The stack watching itself through a channel that does not depend on Gmail: CloudWatch alarms on
+ * dead-letter queues, the age of queued alerts, function errors and throttles, published to an
+ * encrypted SNS topic that e-mails `opsEmail`.
+ */
+export class OpsAlarms extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+  readonly notificationDeadLetterQueue: Queue | undefined;
+
+  constructor(scope: Construct, id: string, props: OpsAlarmsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    // A customer managed key: CloudWatch cannot publish to a topic encrypted with the AWS managed
+    // aws/sns key, because that key's policy cannot be changed to let CloudWatch use it.
+    const key = new Key(this, 'TopicKey', {
+      description: 'Encrypts the ops notification topic of the alerting stack',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'Gmail alerts: operations',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+
+    if (props.opsEmail) {
+      this.notificationDeadLetterQueue = new Queue(this, 'NotificationDeadLetterQueue', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      const reason =
+        'This queue is the redrive target of the ops e-mail subscription, so it is itself a dead-letter queue; its depth alarm shows in CloudWatch and, with the default alarm-state rule, is also e-mailed through Gmail, the channel that does not depend on SNS.';
+      Validations.of(this.notificationDeadLetterQueue).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason },
+        { id: 'Serverless-SQSRedrivePolicy', reason },
+      );
+      this.topic.addSubscription(
+        new EmailSubscription(props.opsEmail, { deadLetterQueue: this.notificationDeadLetterQueue }),
+      );
+    }
+
+    const deadLetterQueues = { ...props.deadLetterQueues };
+    if (this.notificationDeadLetterQueue)
+      deadLetterQueues.OpsNotifications = this.notificationDeadLetterQueue;
+    for (const [name, queue] of Object.entries(deadLetterQueues)) {
+      this.addAlarm(`${name}DeadLetters`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        description: `Messages are waiting in the ${name} dead-letter queue: alerts that could not be delivered. Read one to see the failure class and advice, fix the cause, then redrive.`,
+      });
+    }
+    this.addAlarm('OldestQueuedAlert', {
+      metric: props.alertsQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: OLDEST_ALERT_THRESHOLD.toSeconds(),
+      description: `An alert has waited more than ${OLDEST_ALERT_THRESHOLD.toMinutes()} minutes in the queue: Gmail is refusing or deferring mail (quota, credentials, network).`,
+    });
+    for (const [name, fn] of Object.entries(props.functions)) {
+      this.addAlarm(`${name}Errors`, {
+        metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        description: `The ${name} function failed. Its log group has the error class and advice.`,
+      });
+      this.addAlarm(`${name}Throttles`, {
+        metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        description: `The ${name} function was throttled: the account's concurrency limit was reached.`,
+      });
+    }
+  }
+
+  private addAlarm(id: string, props: { metric: IMetric; threshold: number; description: string }): void {
+    const alarm = new Alarm(this, id, {
+      metric: props.metric,
+      threshold: props.threshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: props.description,
+    });
+    const action = new SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+  }
+}

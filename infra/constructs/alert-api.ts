@@ -1,0 +1,143 @@
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  ApiKey,
+  AuthorizationType,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  type Method,
+  MethodLoggingLevel,
+  Period,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ApiAuth } from '../config.ts';
+
+export const STAGE_NAME = 'v1';
+/** Ceiling for the whole stage, whoever calls. */
+export const STAGE_THROTTLE = { rateLimit: 10, burstLimit: 20 } as const;
+/** Per API key, under the stage ceiling. */
+export const API_KEY_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
+
+export interface AlertApiProps {
+  readonly handler: IFunction;
+  readonly auth: ApiAuth;
+  /** Requests a day per API key (apiKey mode): keep it under Gmail's sending limit. */
+  readonly dailyQuota: number;
+}
+
+/**
+ * `POST /alerts` on a REST API. Every request authenticates at the gateway before Lambda sees it:
+ * with an API key under a usage plan (per-key throttle and daily quota), or with SigV4 (IAM).
+ * Anything else (other paths or methods, no or a wrong key, unsigned requests) gets a 403 from
+ * API Gateway itself.
+ */
+export class AlertApi extends Construct {
+  readonly api: RestApi;
+  readonly method: Method;
+  readonly apiKey: ApiKey | undefined;
+  /** The full URL of `POST /alerts`. */
+  readonly alertsUrl: string;
+
+  constructor(scope: Construct, id: string, props: AlertApiProps) {
+    super(scope, id);
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      description: 'Accepts alerts and sends them as e-mail through Gmail',
+      endpointTypes: [EndpointType.REGIONAL],
+      // Stage logging needs the account-level API Gateway logging role; new accounts have none.
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: STAGE_NAME,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            caller: '$context.identity.caller',
+            apiKeyId: '$context.identity.apiKeyId',
+            httpMethod: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            errorType: '$context.error.responseType',
+            error: '$context.error.message',
+            integrationStatus: '$context.integration.status',
+            integrationLatency: '$context.integration.latency',
+          }),
+        ),
+        // Errors only: INFO and data tracing would copy alert bodies into the execution log.
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: STAGE_THROTTLE.rateLimit,
+        throttlingBurstLimit: STAGE_THROTTLE.burstLimit,
+      },
+    });
+
+    // API Gateway creates the execution log group on first use, without retention; creating it
+    // first, with the name API Gateway expects, keeps it bounded and removes it with the stack.
+    const executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
+
+    const alerts = this.api.root.addResource('alerts');
+    this.method = alerts.addMethod(
+      'POST',
+      new LambdaIntegration(props.handler),
+      props.auth === 'iam' ? { authorizationType: AuthorizationType.IAM } : { apiKeyRequired: true },
+    );
+    this.alertsUrl = this.api.urlForPath('/alerts');
+
+    if (props.auth === 'apiKey') {
+      this.apiKey = new ApiKey(this, 'ApiKey', {
+        description: `Webhook key for POST /alerts (${Stack.of(this).stackName})`,
+      });
+      const plan = this.api.addUsagePlan('UsagePlan', {
+        description: 'Per-key throttle, and a daily quota under the Gmail sending limit',
+        throttle: { ...API_KEY_THROTTLE },
+        quota: { limit: props.dailyQuota, period: Period.DAY },
+      });
+      plan.addApiStage({ stage: this.api.deploymentStage });
+      plan.addApiKey(this.apiKey);
+      Validations.of(this.method).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The method requires an API key (apiKeyRequired) bound to a usage plan, the webhook-style authentication this product offers by default; context apiAuth=iam switches to SigV4.',
+      });
+    }
+    Validations.of(this.method).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Callers are services and webhooks, not Cognito users: they authenticate with an API key or SigV4 (context apiAuth).',
+    });
+    const cloudWatchRole = this.api.node.findChild('CloudWatchRole');
+    Validations.of(cloudWatchRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        'The account-level role API Gateway assumes to write execution and access logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it, and API Gateway needs it for log groups it names itself.',
+    });
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'The http function validates the body with the same schema every trigger uses and answers 400 with field-level errors; a weaker JSON-schema copy at the gateway would drift from it.',
+    });
+    Validations.of(this.api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'Requests are authenticated at the gateway and throttled per stage and per key with a daily quota; a WAF web ACL (from $5 a month) adds no protection an alerting endpoint needs.',
+    });
+  }
+}
