@@ -1,4 +1,5 @@
-import { createTransport } from 'nodemailer';
+import Mail from 'nodemailer/lib/mailer';
+import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Alert } from './alert.ts';
 import { ADVICE, classifySmtpFailure } from './classify.ts';
 import type { AlertConfig } from './config.ts';
@@ -13,6 +14,9 @@ export interface DeliveryReceipt {
   rejected: string[];
 }
 
+/** Reads the Gmail credentials; `forceFetch` bypasses any cache (used after Gmail refused them). */
+export type CredentialsLoader = (options: { forceFetch: boolean }) => Promise<GmailCredentials>;
+
 type PooledTransport = ReturnType<typeof createPooledTransport>;
 
 interface AuthContext {
@@ -26,7 +30,7 @@ function createPooledTransport(
   smtp: AlertConfig['smtp'],
   authenticate: (context: AuthContext) => Promise<void>,
 ) {
-  return createTransport({
+  const options: SMTPPoolOptions = {
     pool: true,
     host: smtp.host,
     port: smtp.port,
@@ -49,7 +53,10 @@ function createPooledTransport(
     // The password is looked up when AUTH is due, so connecting, EHLO and STARTTLS overlap the secret fetch.
     auth: { user: 'gmail-secret', method: 'PLAIN' },
     customAuth: { PLAIN: (context: AuthContext) => authenticate(context) },
-  });
+  };
+  // What createTransport({ pool: true, … }) builds, without loading nodemailer's entry point: that
+  // one also loads the sendmail, SES, JSON and stream transports (and child_process) on every cold start.
+  return new Mail(new SMTPPool(options), options);
 }
 
 /**
@@ -58,6 +65,7 @@ function createPooledTransport(
  */
 export class GmailSender {
   readonly #config: AlertConfig;
+  readonly #loadCredentials: CredentialsLoader;
   #transport: PooledTransport | undefined;
   #generation = 0;
   #pendingCredentials: Promise<GmailCredentials> | undefined;
@@ -65,8 +73,13 @@ export class GmailSender {
   /** Fingerprints of credentials Gmail refused, with when the refusal stops counting. */
   readonly #refused = new Map<string, number>();
 
-  constructor(config: AlertConfig) {
+  /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
+  constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
     this.#config = config;
+    this.#loadCredentials =
+      loadCredentials ??
+      (({ forceFetch }) =>
+        fetchGmailCredentials(config.secretId, { maxAgeSeconds: config.secretCacheSeconds, forceFetch }));
   }
 
   /** Starts the secret fetch now (Lambda's init phase) so the first alert does not wait for it. */
@@ -184,9 +197,7 @@ export class GmailSender {
 
   #credentials(): Promise<GmailCredentials> {
     if (!this.#pendingCredentials) {
-      const pending = fetchGmailCredentials(this.#config.secretId, {
-        maxAgeSeconds: this.#config.secretCacheSeconds,
-      });
+      const pending = this.#loadCredentials({ forceFetch: false });
       this.#pendingCredentials = pending;
       // Powertools keeps the value for maxAge; this only makes concurrent callers share one request.
       const clear = () => {
@@ -231,10 +242,7 @@ export class GmailSender {
 
   async #recoverFromRefusal(generation: number): Promise<boolean> {
     if (!this.#pendingRefresh) {
-      const pending = fetchGmailCredentials(this.#config.secretId, {
-        maxAgeSeconds: this.#config.secretCacheSeconds,
-        forceFetch: true,
-      });
+      const pending = this.#loadCredentials({ forceFetch: true });
       this.#pendingRefresh = pending;
       const clear = () => {
         if (this.#pendingRefresh === pending) this.#pendingRefresh = undefined;

@@ -1,0 +1,77 @@
+import { type AlertConfig, loadConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+import type { GmailCredentials } from './gmail-credentials.ts';
+import { normaliseAddress } from './recipients.ts';
+
+/** Where the doctor takes the Gmail credentials from. */
+export type CredentialsSource =
+  | { kind: 'direct'; credentials: GmailCredentials }
+  | { kind: 'secret'; secretId: string };
+
+/** The configuration contract as the operator tools (doctor, send) read it: the functions' own, plus direct credentials. */
+export interface OperatorConfig {
+  config: AlertConfig;
+  source: CredentialsSource;
+}
+
+type Env = Record<string, string | undefined>;
+
+// loadConfig insists on a secret id; with direct credentials there is none, and nothing reads this one.
+const NO_SECRET = 'none: GMAIL_USER and GMAIL_APP_PASSWORD are used';
+
+/**
+ * Reads the configuration the same way the functions do (`loadConfig`), and accepts
+ * `GMAIL_USER` + `GMAIL_APP_PASSWORD` instead of `GMAIL_SECRET_ID` for a laptop without AWS access.
+ * Throws the functions' own {@link ConfigError}, naming the variable.
+ */
+export function loadOperatorConfig(env: Env): OperatorConfig {
+  const user = env.GMAIL_USER?.trim();
+  const password = env.GMAIL_APP_PASSWORD?.replace(/\s+/g, '');
+  if (user || password) {
+    if (!user) {
+      throw new ConfigError(
+        'GMAIL_USER',
+        'is not set, but GMAIL_APP_PASSWORD is',
+        'Set GMAIL_USER to the full address of the account (you@gmail.com).',
+      );
+    }
+    if (!password) {
+      throw new ConfigError(
+        'GMAIL_APP_PASSWORD',
+        'is not set, but GMAIL_USER is',
+        'Set GMAIL_APP_PASSWORD to the 16-letter App Password.',
+      );
+    }
+    return {
+      config: loadConfig({ ...env, GMAIL_SECRET_ID: NO_SECRET }),
+      source: { kind: 'direct', credentials: { username: user, password } },
+    };
+  }
+  if (!env.GMAIL_SECRET_ID?.trim()) {
+    throw new ConfigError(
+      'GMAIL_SECRET_ID',
+      'is not set, and neither are GMAIL_USER and GMAIL_APP_PASSWORD',
+      'Set GMAIL_USER and GMAIL_APP_PASSWORD, or GMAIL_SECRET_ID (plus AWS credentials) to the secret the functions read.',
+    );
+  }
+  const config = loadConfig(env);
+  return { config, source: { kind: 'secret', secretId: config.secretId } };
+}
+
+/**
+ * Checks that credentials look like what Gmail accepts over SMTP: the full address as username and
+ * a 16-letter App Password. Returns the problem without repeating any part of the password.
+ */
+export function credentialsShapeProblem(credentials: GmailCredentials): string | undefined {
+  if ('problem' in normaliseAddress(credentials.username)) {
+    return `the username "${credentials.username}" is not a full e-mail address`;
+  }
+  const password = credentials.password.replace(/\s+/g, '');
+  if (/^[a-z]{16}$/i.test(password)) return undefined;
+  const problems = [
+    password.length < 16 ? 'shorter than 16 characters' : '',
+    password.length > 16 ? 'longer than 16 characters' : '',
+    /[^a-z]/i.test(password) ? 'not only letters' : '',
+  ].filter(Boolean);
+  return `the password is ${problems.join(' and ')}: it looks like an account password, not a 16-letter App Password`;
+}

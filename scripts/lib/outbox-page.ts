@@ -1,0 +1,116 @@
+// The outbox pages: people would rather look at an alert than read its MIME. Everything from a message
+// is escaped here; the message's own HTML is only ever shown in a sandboxed frame (see local-api.ts).
+import { escapeHtml } from '../../functions/core/render.ts';
+import type { OutboxEntry, OutboxMessage } from './outbox.ts';
+
+/** A parked alert as the local dead-letter queue holds it. */
+export interface DeadLetter {
+  body: string;
+  attributes: Record<string, string>;
+}
+
+const SEVERITY_COLOUR: Record<string, string> = {
+  critical: '#b71c1c',
+  high: '#e65100',
+  warning: '#f9a825',
+  info: '#1565c0',
+};
+
+const STYLE = `
+  :root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #212121; }
+  body { margin: 0; background: #f5f5f5; }
+  header { background: #263238; color: #fff; padding: 16px 24px; }
+  header h1 { margin: 0 0 4px; font-size: 20px; }
+  header p { margin: 0; color: #cfd8dc; font-size: 14px; }
+  header a { color: #80cbc4; }
+  main { max-width: 980px; margin: 0 auto; padding: 16px 24px 48px; }
+  h2 { font-size: 16px; margin: 24px 0 8px; }
+  ol.mails { list-style: none; margin: 0; padding: 0; }
+  .mail { background: #fff; border-radius: 6px; margin: 8px 0; padding: 12px 16px; border-left: 6px solid var(--sev, #90a4ae); box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+  .mail .subject { font-weight: 600; font-size: 16px; color: inherit; text-decoration: none; }
+  .mail .subject:hover { text-decoration: underline; }
+  .badge { display: inline-block; min-width: 64px; text-align: center; font-size: 11px; font-weight: 700; text-transform: uppercase; color: #fff; background: var(--sev, #90a4ae); border-radius: 3px; padding: 2px 6px; margin-right: 8px; vertical-align: 2px; }
+  .meta { color: #616161; font-size: 13px; margin-top: 4px; }
+  .views { font-size: 13px; margin-top: 6px; }
+  .views a { margin-right: 12px; }
+  .empty { background: #fff; border-radius: 6px; padding: 16px; }
+  pre { background: #fff; border: 1px solid #e0e0e0; border-radius: 6px; padding: 12px; overflow-x: auto; white-space: pre-wrap; word-break: break-word; font-size: 13px; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0 0; font-size: 14px; }
+  dt { color: #b0bec5; } dd { margin: 0; }
+  iframe { width: 100%; height: 420px; border: 1px solid #e0e0e0; border-radius: 6px; background: #fff; }
+  .dlq { border-left-color: #6d4c41; }
+  code { font-size: 90%; }
+`;
+
+function page(title: string, body: string, head = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${head}<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+}
+
+const time = (date: Date) => `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
+const severityStyle = (severity: string | undefined) => {
+  const colour = severity ? SEVERITY_COLOUR[severity] : undefined;
+  return colour ? ` style="--sev:${colour}"` : '';
+};
+
+function mailItem(entry: OutboxEntry, outboxDir: string): string {
+  const href = `/messages/${entry.id}`;
+  return `<li class="mail"${severityStyle(entry.severity)} data-id="${entry.id}">
+  <a class="subject" href="${href}"><span class="badge">${escapeHtml(entry.severity ?? 'mail')}</span>${escapeHtml(entry.subject)}</a>
+  <div class="meta">to ${escapeHtml(entry.to.join(', '))} · from ${escapeHtml(entry.from)} · ${time(entry.receivedAt)}</div>
+  <div class="views"><a href="${href}">View HTML</a><a href="${href}/text">Text</a><a href="${href}/eml" download="${entry.id}.eml">.eml</a><code>${escapeHtml(outboxDir)}/${entry.id}.eml</code></div>
+</li>`;
+}
+
+function deadLetterItem(letter: DeadLetter): string {
+  const { failureClass = '?', reason = '', advice = '', trigger = '' } = letter.attributes;
+  return `<li class="mail dlq"><span class="badge" style="background:#6d4c41">${escapeHtml(failureClass)}</span><strong>${escapeHtml(reason)}</strong>
+  <div class="meta">${escapeHtml(advice)}${trigger ? ` · from the ${escapeHtml(trigger)} handler` : ''}</div>
+  <pre>${escapeHtml(letter.body)}</pre></li>`;
+}
+
+/** The outbox: newest alert first, each with its HTML view, text and .eml; parked alerts below. */
+export function outboxPage(input: {
+  entries: OutboxEntry[];
+  deadLetters: DeadLetter[];
+  outboxDir: string;
+  curl: string;
+}): string {
+  const list =
+    input.entries.length > 0
+      ? `<ol class="mails">${input.entries.map((entry) => mailItem(entry, input.outboxDir)).join('')}</ol>`
+      : `<div class="empty"><p>No alerts yet. Send one from a terminal:</p><pre>${escapeHtml(input.curl)}</pre></div>`;
+  const parked =
+    input.deadLetters.length > 0
+      ? `<h2>Dead-letter queue (${input.deadLetters.length})</h2><p>Alerts that can never be delivered as they are, with the reason.</p><ol class="mails">${input.deadLetters.map(deadLetterItem).join('')}</ol>`
+      : '';
+  return page(
+    `Outbox (${input.entries.length}) · gmail-alerts local`,
+    `<header><h1>Outbox</h1><p>Alerts the local Gmail-like server received, newest first · files in <code>${escapeHtml(input.outboxDir)}</code> · this page refreshes every 5 s</p></header>
+<main><h2>${input.entries.length} alert${input.entries.length === 1 ? '' : 's'}</h2>${list}${parked}</main>`,
+    '<meta http-equiv="refresh" content="5">',
+  );
+}
+
+/** One message: its headers, its HTML part in a sandboxed frame, and its text part. */
+export function messagePage(message: OutboxMessage, outboxDir: string): string {
+  const href = `/messages/${message.id}`;
+  const html = message.html
+    ? // No allow-scripts, no allow-same-origin: the mail cannot run code or reach this page.
+      `<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" src="${href}/html" title="HTML part of the alert" referrerpolicy="no-referrer"></iframe>`
+    : '<p>This message has no HTML part.</p>';
+  return page(
+    `${message.subject} · gmail-alerts local`,
+    `<header><p><a href="/">← Outbox</a></p><h1${severityStyle(message.severity)}>${escapeHtml(message.subject)}</h1>
+<dl><dt>From</dt><dd>${escapeHtml(message.from)}</dd><dt>To</dt><dd>${escapeHtml(message.to.join(', '))}</dd><dt>Received</dt><dd>${time(message.receivedAt)}</dd><dt>File</dt><dd><code>${escapeHtml(outboxDir)}/${message.id}.eml</code></dd></dl></header>
+<main><h2>HTML part</h2>${html}<h2>Text part <a href="${href}/text" style="font-weight:normal;font-size:13px">plain text</a> · <a href="${href}/eml" style="font-weight:normal;font-size:13px" download="${message.id}.eml">.eml</a></h2><pre>${escapeHtml(message.text)}</pre></main>`,
+  );
+}
+
+/** A small page for 404s in the browser. */
+export function notFoundPage(): string {
+  return page(
+    'Not found · gmail-alerts local',
+    '<header><h1>Not found</h1><p><a href="/">← Outbox</a></p></header>',
+  );
+}

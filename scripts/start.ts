@@ -1,0 +1,199 @@
+// npm start: the whole product on this machine, nothing to configure. The real built handlers run
+// against a Gmail-like SMTP server, Secrets Manager and SQS on loopback; mail lands in .outbox/.
+import { join, resolve } from 'node:path';
+import {
+  bold,
+  CommandFailedError,
+  type CommandSpec,
+  dim,
+  EXIT,
+  integerOption,
+  mark,
+  parseCommandLine,
+  runCommand,
+} from './lib/cli.ts';
+import {
+  assertBuilt,
+  compactLogLine,
+  type LambdaHost,
+  PROJECT_ROOT,
+  startLambdaHost,
+} from './lib/lambda-host.ts';
+import { type LocalApi, startLocalApi } from './lib/local-api.ts';
+import { DEMO_ACCOUNT, DEMO_SECRET_ID, type LocalStack, startLocalStack } from './lib/local-stack.ts';
+import { type QueueRelay, startQueueRelay } from './lib/queue-relay.ts';
+
+const spec = {
+  usage: 'npm start [-- options]',
+  summary:
+    'Runs the alert functions on this machine with nothing to configure: the real built http, sqs and eventbridge\n' +
+    'handlers, a Gmail-like SMTP server, Secrets Manager and SQS, all on 127.0.0.1. Received mail is saved under\n' +
+    '.outbox/ and shown at http://127.0.0.1:3000/. Nothing leaves this machine.',
+  options: {
+    port: {
+      type: 'string',
+      valueName: 'port',
+      description: 'HTTP port (default $PORT or 3000; 0 picks a free one).',
+    },
+    outbox: {
+      type: 'string',
+      valueName: 'dir',
+      description: 'Where received mail is saved (default $OUTBOX_DIR or .outbox).',
+    },
+    'api-key': {
+      type: 'string',
+      valueName: 'key',
+      description: 'The x-api-key that POST /alerts wants (default $LOCAL_API_KEY or local-dev-key).',
+    },
+  },
+  more: [
+    'Endpoints:\n' +
+      '  POST /alerts   an alert (JSON), header x-api-key → API Gateway event → http handler\n' +
+      '  POST /events   an EventBridge event (or a PutEvents entry) → eventbridge handler\n' +
+      '  POST /queue    an alert or EventBridge event onto the alerts queue → sqs handler\n' +
+      '  GET  /         the outbox, newest first; /messages/<id> shows one alert as HTML and text',
+  ],
+} as const satisfies CommandSpec;
+
+const SAMPLE_ALERT = {
+  subject: 'Disk almost full on db-1',
+  severity: 'warning',
+  text: '/var is at 93% and growing 2% an hour.',
+  fields: { host: 'db-1', mount: '/var' },
+};
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
+/** The ready-to-paste command that sends the sample alert. */
+export function curlLine(baseUrl: string, apiKey: string): string {
+  return [
+    'curl -sS -w "\\n" -X POST',
+    `${baseUrl}/alerts`,
+    `-H ${shellQuote(`x-api-key: ${apiKey}`)}`,
+    `-H 'content-type: application/json'`,
+    `-d ${shellQuote(JSON.stringify(SAMPLE_ALERT))}`,
+  ].join(' ');
+}
+
+const clock = () => new Date().toTimeString().slice(0, 8);
+
+runCommand(spec, async () => {
+  const { values } = parseCommandLine(spec);
+  const port = integerOption('port', values.port ?? process.env.PORT, 3000, 0, 65535);
+  const outboxDir = resolve(values.outbox ?? process.env.OUTBOX_DIR ?? join(PROJECT_ROOT, '.outbox'));
+  const apiKey = values['api-key'] ?? process.env.LOCAL_API_KEY ?? 'local-dev-key';
+  try {
+    assertBuilt(['http', 'sqs', 'eventbridge']);
+  } catch (error) {
+    throw new CommandFailedError((error as Error).message);
+  }
+
+  const log = (line: string) => process.stdout.write(`${dim(clock())} ${line}\n`);
+  let stack: LocalStack | undefined;
+  let host: LambdaHost | undefined;
+  let relay: QueueRelay | undefined;
+  let api: LocalApi | undefined;
+  const stop = async () => {
+    await api?.close();
+    relay?.close();
+    await host?.close();
+    await stack?.close();
+  };
+
+  try {
+    stack = await startLocalStack({
+      outboxDir,
+      onMail: (entry) =>
+        log(
+          `${mark.ok()} mail: ${bold(entry.subject)} → ${entry.to.join(', ')}  ${stack?.outbox.display(entry)}  ${api ? `${api.url}/messages/${entry.id}` : ''}`,
+        ),
+    });
+    host = await startLambdaHost({
+      env: stack.env,
+      preload: ['http', 'sqs', 'eventbridge'],
+      onOutput: (line) => log(dim(`  handler │ ${compactLogLine(line)}`)),
+    });
+    relay = startQueueRelay({
+      sqs: stack.sqs,
+      queueUrl: stack.queueUrl,
+      deadLetterQueueUrl: stack.deadLetterQueueUrl,
+      env: stack.env,
+      host,
+      log,
+    });
+    const local = stack;
+    api = await startLocalApi({
+      port,
+      apiKey,
+      host,
+      outbox: local.outbox,
+      relay,
+      deadLetters: () =>
+        local.sqs.messages(local.deadLetterQueueUrl).map((message) => ({
+          body: message.Body,
+          attributes: Object.fromEntries(
+            Object.entries(message.MessageAttributes).map(([name, attribute]) => [
+              name,
+              attribute.StringValue ?? '',
+            ]),
+          ),
+        })),
+      curl: (baseUrl) => curlLine(baseUrl, apiKey),
+      log,
+    });
+  } catch (error) {
+    await stop();
+    if ((error as { code?: string }).code === 'EADDRINUSE') {
+      throw new CommandFailedError(
+        `Port ${port} is in use: stop the other program, or run PORT=${port + 1} npm start`,
+      );
+    }
+    throw error;
+  }
+
+  const { gmail, secrets, sqs } = stack;
+  const row = (name: string, where: string, what: string) =>
+    `  ${name.padEnd(16)} ${where.padEnd(38)} ${dim(what)}`;
+  process.stdout.write(
+    [
+      '',
+      bold('gmail-alerts, running locally: everything listens on 127.0.0.1 and nothing leaves this machine.'),
+      '',
+      row('Outbox', `${api.url}/`, `received alerts, newest first; files in ${stack.outbox.shownDir}/`),
+      row('HTTP API', `POST ${api.url}/alerts`, `x-api-key: ${apiKey} → API Gateway event → http handler`),
+      row('EventBridge', `POST ${api.url}/events`, 'an EventBridge event → eventbridge handler'),
+      row('Queue', `POST ${api.url}/queue`, 'onto the alerts queue → sqs handler (the http fallback too)'),
+      row(
+        'Gmail-like SMTP',
+        `${gmail.host}:${gmail.port}`,
+        `STARTTLS with a throwaway CA, account ${DEMO_ACCOUNT.user}`,
+      ),
+      row('Secrets Manager', secrets.url, `secret ${DEMO_SECRET_ID} holds the demo App Password`),
+      row('SQS', sqs.url, 'gmail-alerts-queue, gmail-alerts-dlq'),
+      row(
+        'Handlers',
+        'dist/functions/*/index.mjs',
+        `the built bundles, in a Lambda-like child process (pid ${host.pid})`,
+      ),
+      '',
+      'Send an alert (paste this into another terminal), then open the outbox:',
+      '',
+      `  ${curlLine(api.url, apiKey)}`,
+      '',
+      `  ${api.url}/`,
+      '',
+      dim(
+        `More: npm run invoke -- eventbridge events/eventbridge-alarm.json · npm start -- --help · Ctrl-C stops everything.`,
+      ),
+      '',
+    ].join('\n'),
+  );
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  log(`${signal}: stopping`);
+  await stop();
+  return EXIT.ok;
+});

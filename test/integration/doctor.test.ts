@@ -1,0 +1,426 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DiagnosisReport } from '../../functions/core/diagnose.ts';
+import type { DoctorEvent } from '../../functions/doctor/handler.ts';
+import { type GmailServer, startGmailServer, testGmailAccount } from '../support/gmail-server.ts';
+import { coldStart } from '../support/lambda-bundle.ts';
+import { createLambdaContext } from '../support/lambda-context.ts';
+import { startSecretsEndpoint } from '../support/secrets-endpoint.ts';
+import { createUntrustedCertificate } from '../support/tls.ts';
+
+const root = join(import.meta.dirname, '../..');
+// Spaced as Google shows it; the server knows it without spaces.
+const appPassword = 'abcd efgh ijkl mnop';
+const wrongAppPassword = 'zyxw vuts rqpo nmlk';
+const everyOutput: string[] = [];
+
+interface DoctorRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+
+/** Runs `scripts/doctor.ts` as `npm run doctor` does, with only the given configuration in its environment. */
+async function runDoctor(env: Record<string, string>, args: string[] = []): Promise<DoctorRun> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(root, 'scripts/doctor.ts'), ...args], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      // The loopback server's CA, trusted the standard way (set by the global setup).
+      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '',
+      NO_COLOR: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  everyOutput.push(stdout, stderr);
+  return { code, stdout, stderr, elapsedMs: performance.now() - started };
+}
+
+const direct = (server: { port: number }, password = appPassword) => ({
+  SMTP_HOST: '127.0.0.1',
+  SMTP_PORT: String(server.port),
+  GMAIL_USER: testGmailAccount.user,
+  GMAIL_APP_PASSWORD: password,
+});
+
+/** The line of a step: `✓ AUTH …` or `✗ AUTH` followed by its cause and fix lines. */
+const stepLines = (stdout: string, title: string) => {
+  const lines = stdout.split('\n');
+  const index = lines.findIndex((line) => new RegExp(`^[✓✗–] ${title}\\b`).test(line));
+  return index < 0 ? '' : lines.slice(index, index + 3).join('\n');
+};
+
+async function closedPort(): Promise<number> {
+  const server = createTcpServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const servers: GmailServer[] = [];
+async function gmail(options: Parameters<typeof startGmailServer>[0] = {}): Promise<GmailServer> {
+  const server = await startGmailServer(options);
+  servers.push(server);
+  return server;
+}
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+  // The App Password never appears in any output: neither as typed, nor stripped, nor inside AUTH PLAIN.
+  const all = everyOutput.join('\n');
+  for (const password of [appPassword, wrongAppPassword]) {
+    const bare = password.replaceAll(' ', '');
+    expect(all).not.toContain(password);
+    expect(all).not.toContain(bare);
+    expect(all).not.toContain(Buffer.from(`\u0000${testGmailAccount.user}\u0000${bare}`).toString('base64'));
+  }
+});
+
+describe.concurrent('npm run doctor against the loopback Gmail-like server', () => {
+  it('passes every step with the right App Password and exits 0', async () => {
+    const server = await gmail();
+
+    const run = await runDoctor(direct(server));
+
+    expect(run.code).toBe(0);
+    for (const title of [
+      'Configuration',
+      'App Password shape',
+      'DNS lookup',
+      'TCP reach',
+      'TLS mode',
+      'Certificate',
+      'AUTH',
+    ]) {
+      expect(stepLines(run.stdout, title)).toMatch(new RegExp(`^✓ ${title} +\\d+ ms`));
+    }
+    expect(stepLines(run.stdout, 'TLS mode')).toContain('offers STARTTLS (as on 587)');
+    expect(stepLines(run.stdout, 'Certificate')).toContain('issued by gmail-alerts test CA');
+    expect(stepLines(run.stdout, 'Test message')).toContain('skipped');
+    expect(run.stdout).toContain('All checks passed');
+    expect(server.stats.authSuccesses).toBe(1);
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it('sends a test alert with --to, through the same sender the functions use', async () => {
+    const server = await gmail();
+
+    const run = await runDoctor({ ...direct(server), SMTP_HOST: 'localhost' }, ['--to', 'me@example.net']);
+    const [message] = await server.waitForMessages(1);
+
+    expect(run.code).toBe(0);
+    expect(stepLines(run.stdout, 'DNS lookup')).toContain('localhost →');
+    expect(stepLines(run.stdout, 'Test message')).toMatch(/^✓ Test message .*sent to me@example\.net/);
+    expect(message?.envelope.to).toEqual(['me@example.net']);
+    expect(message?.parsed.subject).toBe('[INFO] Test alert from the gmail-alerts doctor');
+  });
+
+  it('fails at AUTH with the App Password procedure on a wrong password, after one attempt', async () => {
+    const server = await gmail();
+
+    const run = await runDoctor(direct(server, wrongAppPassword), ['--to', 'me@example.net']);
+
+    expect(run.code).toBe(1);
+    const auth = stepLines(run.stdout, 'AUTH');
+    expect(auth).toMatch(/^✗ AUTH/);
+    expect(auth).toContain('cause: Gmail refused the username or App Password');
+    expect(auth).toContain('535 5.7.8 Username and Password not accepted');
+    expect(auth).toMatch(
+      /fix: +Turn on 2-Step Verification .*create an App Password under Google Account → Security → App passwords.*use the full address \(alerts@example\.com\) as the username/,
+    );
+    expect(run.stdout).not.toMatch(/^. Test message/m);
+    expect(run.stdout).toContain('Stopped at "AUTH"');
+    expect(server.stats.authAttempts).toBe(1);
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it('flags an account password by its shape before any login attempt', async () => {
+    const server = await gmail();
+
+    const run = await runDoctor(direct(server, 'Summer2026!'));
+
+    expect(run.code).toBe(1);
+    const shape = stepLines(run.stdout, 'App Password shape');
+    expect(shape).toContain('looks like an account password, not a 16-letter App Password');
+    expect(shape).toContain('2-Step Verification');
+    expect(run.stdout).not.toContain('Summer2026!');
+    expect(server.stats.connections).toBe(0);
+  });
+
+  it('names outbound blocking for a closed port, within its timeout', async () => {
+    const port = await closedPort();
+
+    const run = await runDoctor(direct({ port }), ['--timeout', '2000']);
+
+    expect(run.code).toBe(1);
+    const tcp = stepLines(run.stdout, 'TCP reach');
+    expect(tcp).toMatch(/^✗ TCP reach/);
+    expect(tcp).toContain(`127.0.0.1:${port} refused the connection (ECONNREFUSED)`);
+    expect(tcp).toMatch(/firewall rejects outbound TCP \d+/);
+    expect(tcp).toMatch(/fix: +Allow outbound TCP \d+ .*security group.*NAT gateway.*corporate firewall/);
+    expect(run.elapsedMs).toBeLessThan(2000 + 3000);
+  });
+
+  it('names port 25 as blocked on AWS when it cannot be reached', async () => {
+    const run = await runDoctor({ ...direct({ port: 25 }) }, ['--timeout', '1000']);
+
+    expect(run.code).toBe(1);
+    expect(stepLines(run.stdout, 'TCP reach')).toContain('port 25 is blocked on AWS, use 587 or 465');
+  });
+
+  it('names the TLS-mode mismatch: implicit TLS configured, the port speaks STARTTLS (465 vs 587)', async () => {
+    const server = await gmail();
+
+    const run = await runDoctor({ ...direct(server), SMTP_SECURE: 'true' }, ['--timeout', '2000']);
+
+    expect(run.code).toBe(1);
+    const mode = stepLines(run.stdout, 'TLS mode');
+    expect(mode).toMatch(/^✗ TLS mode/);
+    expect(mode).toContain('TLS mode mismatch: SMTP_SECURE=true expects implicit TLS (as on 465)');
+    expect(mode).toContain('greets in plain text and expects STARTTLS (as on 587)');
+    expect(mode).toContain('"wrong version number"');
+    expect(mode).toMatch(
+      /fix: +Use SMTP_SECURE=false for port \d+ \(STARTTLS\), or port 465 with SMTP_SECURE=true/,
+    );
+    expect(server.stats.authAttempts).toBe(0);
+  });
+
+  it('names the TLS-mode mismatch: STARTTLS configured, the port speaks implicit TLS (587 vs 465)', async () => {
+    const server = await gmail({ secure: true });
+
+    const run = await runDoctor(direct(server), ['--timeout', '1000']);
+
+    expect(run.code).toBe(1);
+    const mode = stepLines(run.stdout, 'TLS mode');
+    expect(mode).toContain(
+      'TLS mode mismatch: SMTP_SECURE=false expects a plain-text greeting and STARTTLS (as on 587)',
+    );
+    expect(mode).toContain('speaks implicit TLS (as on 465)');
+    expect(mode).toMatch(
+      /fix: +Use SMTP_SECURE=true for port \d+ \(implicit TLS\), or port 587 with SMTP_SECURE=false/,
+    );
+    expect(run.elapsedMs).toBeLessThan(1000 * 3 + 3000);
+  });
+
+  it('passes over implicit TLS when the port is configured for it', async () => {
+    const server = await gmail({ secure: true });
+
+    const run = await runDoctor({ ...direct(server), SMTP_SECURE: 'true' });
+
+    expect(run.code).toBe(0);
+    expect(stepLines(run.stdout, 'TLS mode')).toContain('speaks TLS from the first byte (as on 465)');
+    expect(server.stats.authSuccesses).toBe(1);
+  });
+
+  it('names the mismatch of 587 with SMTP_SECURE=true from the configuration alone', async () => {
+    const run = await runDoctor({ ...direct({ port: 587 }), SMTP_SECURE: 'true' });
+
+    expect(run.code).toBe(1);
+    const config = stepLines(run.stdout, 'Configuration');
+    expect(config).toContain('TLS mode mismatch: SMTP_SECURE: is true, but port 587 starts in plain text');
+    expect(config).toContain('Use SMTP_SECURE=false with 587, or port 465.');
+  });
+
+  it('refuses a certificate that no trusted CA signed, without turning verification off', async () => {
+    const untrusted = await createUntrustedCertificate();
+    const server = await gmail({ tls: { cert: untrusted.certPem, key: untrusted.keyPem } });
+
+    const run = await runDoctor(direct(server));
+
+    expect(run.code).toBe(1);
+    const certificate = stepLines(run.stdout, 'Certificate');
+    expect(certificate).toContain('is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)');
+    expect(certificate).toContain('NODE_EXTRA_CA_CERTS. Never turn verification off.');
+    expect(server.stats.authAttempts).toBe(0);
+  });
+
+  it('notices a path that strips STARTTLS and never sends the password in the clear', async () => {
+    const server = await gmail({ offerStartTls: false });
+
+    const run = await runDoctor(direct(server));
+
+    expect(run.code).toBe(1);
+    expect(stepLines(run.stdout, 'TLS mode')).toContain('does not offer STARTTLS');
+    expect(server.stats.authAttempts).toBe(0);
+  });
+
+  it('reads the credentials from Secrets Manager with GMAIL_SECRET_ID', async () => {
+    const server = await gmail();
+    const secrets = await startSecretsEndpoint({
+      secrets: {
+        'prod/gmail-alerts': JSON.stringify({ username: testGmailAccount.user, password: appPassword }),
+      },
+    });
+    const aws = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(server.port),
+    };
+
+    const [found, missing] = await Promise.all([
+      runDoctor({ ...aws, GMAIL_SECRET_ID: 'prod/gmail-alerts' }),
+      runDoctor({ ...aws, GMAIL_SECRET_ID: 'prod/nope' }),
+    ]);
+    await secrets.close();
+
+    expect(found.code).toBe(0);
+    expect(stepLines(found.stdout, 'Secret readable')).toContain(
+      'prod/gmail-alerts: username alerts@example.com',
+    );
+    expect(missing.code).toBe(1);
+    expect(stepLines(missing.stdout, 'Secret readable')).toContain('ResourceNotFoundException');
+    expect(stepLines(missing.stdout, 'Secret readable')).toMatch(/fix: +Check the secret name\/ARN/);
+  });
+
+  it('answers --help and refuses an unknown option with exit code 2', async () => {
+    const [help, wrong] = await Promise.all([runDoctor({}, ['--help']), runDoctor({}, ['--frobnicate'])]);
+
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: npm run doctor');
+    expect(help.stdout).toContain('--deployed');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("Unknown option '--frobnicate'");
+  });
+});
+
+describe('the deployed doctor function (built bundle)', () => {
+  const secretId = 'prod/gmail-alerts';
+
+  async function withFunctionEnv<T>(env: Record<string, string>, run: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, env);
+    try {
+      return await run();
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }
+
+  it('reports every step from inside the function, and the App Password advice on a wrong secret', async () => {
+    const server = await gmail();
+    const secrets = await startSecretsEndpoint({
+      secrets: { [secretId]: JSON.stringify({ username: testGmailAccount.user, password: appPassword }) },
+    });
+    const env = {
+      GMAIL_SECRET_ID: secretId,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(server.port),
+      ALERT_TO: 'oncall@example.com',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    };
+
+    const [passed, refusedRecipient, wrong] = await withFunctionEnv(env, async () => {
+      const handler = await coldStart<DoctorEvent, DiagnosisReport>('doctor');
+      const context = () => createLambdaContext({ functionName: 'doctor', timeoutMs: 30_000 });
+      const first = await handler({ testMessage: true }, context());
+      const second = await handler({ testMessage: true, to: ['someone@elsewhere.org'] }, context());
+      secrets.setSecret(
+        secretId,
+        JSON.stringify({ username: testGmailAccount.user, password: wrongAppPassword }),
+      );
+      const third = await handler({}, context());
+      return [first, second, third];
+    });
+    await secrets.close();
+    everyOutput.push(JSON.stringify([passed, refusedRecipient, wrong]));
+
+    expect(passed.ok).toBe(true);
+    expect(passed.steps.map((step) => `${step.id}:${step.status}`)).toEqual([
+      'config:pass',
+      'secret:pass',
+      'app-password:pass',
+      'dns:pass',
+      'tcp:pass',
+      'tls-mode:pass',
+      'certificate:pass',
+      'auth:pass',
+      'test-message:pass',
+    ]);
+    expect(server.messages[0]?.envelope.to).toEqual(['oncall@example.com']);
+    expect(refusedRecipient.ok).toBe(false);
+    expect(refusedRecipient.steps.at(-1)?.cause).toContain('not on the allowed recipients list');
+    expect(wrong.ok).toBe(false);
+    expect(wrong.steps.at(-1)).toMatchObject({ id: 'auth', status: 'fail' });
+    expect(wrong.steps.at(-1)?.fix).toContain('2-Step Verification');
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it("doctor --deployed prints the function's report through Lambda Invoke", async () => {
+    const server = await gmail();
+    const secrets = await startSecretsEndpoint({
+      secrets: { [secretId]: JSON.stringify({ username: testGmailAccount.user, password: appPassword }) },
+    });
+    const functionEnv = {
+      GMAIL_SECRET_ID: secretId,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(server.port),
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    };
+    const handler = await withFunctionEnv(functionEnv, () =>
+      coldStart<DoctorEvent, DiagnosisReport>('doctor'),
+    );
+    // Lambda's Invoke API on loopback, answered by the built bundle.
+    const invoked: string[] = [];
+    const lambda = createHttpServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk);
+      invoked.push(decodeURIComponent(request.url ?? ''));
+      // The function reads its own environment, as it would inside Lambda.
+      const report = await withFunctionEnv(functionEnv, () =>
+        handler(JSON.parse(Buffer.concat(chunks).toString() || '{}'), createLambdaContext()),
+      );
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+    }).listen(0, '127.0.0.1');
+    await once(lambda, 'listening');
+
+    const run = await runDoctor(
+      {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(lambda.address() as { port: number }).port}`,
+      },
+      ['--deployed', '--function', 'gmail-alerts-doctor'],
+    );
+    lambda.close();
+    await secrets.close();
+
+    expect(run.code).toBe(0);
+    expect(invoked[0]).toContain('/functions/gmail-alerts-doctor/invocations');
+    expect(stepLines(run.stdout, 'AUTH')).toMatch(/^✓ AUTH/);
+    expect(run.stdout).toContain('All checks passed');
+  });
+});
