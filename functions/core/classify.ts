@@ -3,6 +3,8 @@ import { DeliveryError, type FailureClass } from './errors.ts';
 /** The fields nodemailer puts on its errors; decisions are made on these, never on message text. */
 interface SmtpErrorShape {
   code?: unknown;
+  /** The socket's own code (e.g. `DEPTH_ZERO_SELF_SIGNED_CERT`) when nodemailer replaced it with its own. */
+  originalCode?: unknown;
   responseCode?: unknown;
   command?: unknown;
   response?: unknown;
@@ -20,8 +22,9 @@ export const ADVICE = {
   badCredentials:
     'Gmail refused the username or password (535 5.7.8): use the full address as username and a current App Password (2-Step Verification on, Security > App passwords); it may have been revoked.',
   tls: 'Gmail requires encryption (530 5.7.0 / TLS failure): use port 587 with STARTTLS (SMTP_SECURE=false) or 465 with implicit TLS (SMTP_SECURE=true), and a trusted certificate.',
-  recipient:
-    'Gmail refused a recipient (550 5.1.x or too many recipients); check the address and the allow-list.',
+  recipient: 'Gmail refused a recipient (550 5.1.x); check the address and the allow-list.',
+  tooManyRecipients:
+    'Gmail refused recipients past its per-message limit (452 4.5.3); they are sent in further messages, and retried if Gmail refuses even those.',
   tooBig: 'Gmail refused the message as too large (552); send a shorter alert.',
   permanent: 'Gmail refused the message permanently; read the server reply in the dead-letter entry.',
 } as const;
@@ -38,10 +41,18 @@ const NETWORK_CODES = new Set([
   'EPIPE',
 ]);
 
+// Node's codes for a TLS handshake or certificate the client refused: retrying the same server will not help.
+const TLS_REFUSAL = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|^ERR_TLS_|^ERR_SSL_/;
+
 function decide(
   code: string | undefined,
   responseCode: number | undefined,
 ): { failureClass: FailureClass; advice: string } {
+  // STARTTLS refused or not offered (`500 5.5.2` to STARTTLS) is a TLS problem, unless the server said "later".
+  const temporary = responseCode !== undefined && responseCode >= 400 && responseCode < 500;
+  if ((code === 'ETLS' || code === 'EREQUIRETLS') && !temporary) {
+    return { failureClass: 'tls', advice: ADVICE.tls };
+  }
   if (responseCode === 534) return { failureClass: 'auth', advice: ADVICE.appPassword };
   if (responseCode === 535) return { failureClass: 'auth', advice: ADVICE.badCredentials };
   if (responseCode === 530) return { failureClass: 'tls', advice: ADVICE.tls };
@@ -71,7 +82,10 @@ function decide(
 export function classifySmtpFailure(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SmtpErrorShape;
-  const code = typeof shape.code === 'string' ? shape.code : undefined;
+  const originalCode = typeof shape.originalCode === 'string' ? shape.originalCode : '';
+  // nodemailer reports a refused certificate as ESOCKET; the socket's own code tells it from a dropped connection.
+  const reported = typeof shape.code === 'string' ? shape.code : undefined;
+  const code = TLS_REFUSAL.test(originalCode) ? 'ETLS' : reported;
   const responseCode = typeof shape.responseCode === 'number' ? shape.responseCode : undefined;
   const command = typeof shape.command === 'string' ? shape.command : undefined;
   const response = typeof shape.response === 'string' ? shape.response : '';
@@ -81,7 +95,8 @@ export function classifySmtpFailure(error: unknown): DeliveryError {
   if (enhanced === '5.4.5' || enhanced === '4.5.3' || enhanced === '5.7.14' || enhanced === '5.3.4') {
     ({ failureClass, advice } = {
       '5.4.5': { failureClass: 'quota' as const, advice: ADVICE.quota },
-      '4.5.3': { failureClass: 'recipient' as const, advice: ADVICE.recipient },
+      // Normally split inside the sender; reaching the caller means a whole envelope was refused: retry later.
+      '4.5.3': { failureClass: 'transient' as const, advice: ADVICE.tooManyRecipients },
       '5.7.14': { failureClass: 'auth' as const, advice: ADVICE.browserSignIn },
       '5.3.4': { failureClass: 'permanent' as const, advice: ADVICE.tooBig },
     }[enhanced]);

@@ -167,7 +167,7 @@ export class GmailSender {
         throw new DeliveryError(
           'Gmail accepted none of the recipients (452 4.5.3)',
           'transient',
-          ADVICE.transient,
+          ADVICE.tooManyRecipients,
           {
             code: 'EENVELOPE',
             responseCode: 452,

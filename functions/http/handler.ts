@@ -44,7 +44,13 @@ async function handleAlertRequest(
   } catch (error) {
     if (!(error instanceof AlertError) || !error.retryable) throw error;
     if (!config.queueUrl) throw toHttpError(error, { 'Retry-After': '60' });
-    await enqueueAlert(config.queueUrl, body, error.failureClass === 'quota' ? QUOTA_DELAY_SECONDS : 0);
+    try {
+      await enqueueAlert(config.queueUrl, body, error.failureClass === 'quota' ? QUOTA_DELAY_SECONDS : 0);
+    } catch {
+      // Neither Gmail nor the queue took it: tell the caller to try again, not "internal error".
+      logger.error('Alert could not be queued either', describeFailure(error));
+      throw toHttpError(error, { 'Retry-After': '60' });
+    }
     logger.warn('Alert queued for a later attempt', describeFailure(error));
     return json(202, { queued: true, reason: { class: error.failureClass, advice: error.advice } });
   }

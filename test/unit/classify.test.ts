@@ -41,7 +41,7 @@ describe('classifySmtpFailure', () => {
       'STARTTLS',
     ],
     [smtpError(550, '550 5.4.5 Daily user sending limit exceeded.', 'EMESSAGE', 'DATA'), 'quota', '24 h'],
-    [smtpError(452, '452 4.5.3 Your message has too many recipients.'), 'recipient', 'recipient'],
+    [smtpError(452, '452 4.5.3 Your message has too many recipients.'), 'transient', 'per-message limit'],
     [smtpError(452, '452 4.2.2 The email account is over quota.'), 'transient', 'retried'],
     [
       smtpError(552, "552 5.3.4 Your message exceeded Google's message size limits.", 'EMESSAGE', 'DATA'),

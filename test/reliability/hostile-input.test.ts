@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  alertEvent,
+  type Deployment,
+  deploy,
+  type EventBridgeInvoke,
+  type HttpInvoke,
+  type SqsInvoke,
+  sqsRecord,
+} from './support/deployment.ts';
+import { type HostileInput, hostileInputs } from './support/hostile-inputs.ts';
+import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+
+let output: OutputCapture;
+let deployment: Deployment;
+let http: HttpInvoke;
+let sqs: SqsInvoke;
+let eventBridge: EventBridgeInvoke;
+
+beforeAll(async () => {
+  output = captureOutput();
+  deployment = await deploy();
+  http = await deployment.http();
+  sqs = await deployment.sqsHandler();
+  eventBridge = await deployment.eventBridge();
+});
+afterAll(async () => {
+  await deployment.close();
+  output.stop();
+});
+
+const failureClass = (input: HostileInput) => (input.status === 413 ? 'too-large' : 'invalid');
+
+function expectNamed(text: string | undefined, input: HostileInput) {
+  if (input.status === 413) expect(text).toMatch(/Alert is \d+ bytes; the limit is 262144 bytes/);
+  else expect(text).toContain(`${input.field}:`);
+}
+
+describe('hostile input, named cases', () => {
+  it.each(hostileInputs.map((input) => [input.name, input] as const))(
+    'HTTP answers %s with a 4xx naming the field, and opens no SMTP connection',
+    async (_name, input) => {
+      const response = await http(input.body);
+
+      expect(response.statusCode).toBe(input.status);
+      expect(response.headers?.['Content-Type']).toBe('application/json');
+      const { error } = JSON.parse(response.body);
+      expect(error.class).toBe(failureClass(input));
+      if (input.status === 400)
+        expect(error.fields.map((issue: { field: string }) => issue.field)).toContain(input.field);
+      expectNamed(error.message, input);
+      expect(deployment.gmail.stats.connections).toBe(0);
+    },
+  );
+
+  it.each(hostileInputs.map((input) => [input.name, input] as const))(
+    'SQS parks %s in the DLQ naming the field, and opens no SMTP connection',
+    async (_name, input) => {
+      const record = sqsRecord(input.body || ' ');
+      const before = deployment.deadLetters().length;
+
+      const batch = await sqs([record]);
+
+      expect(batch).toEqual({ batchItemFailures: [] });
+      const entries = deployment.deadLetters().slice(before);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]?.Body).toBe(record.body);
+      expect(entries[0]?.MessageAttributes.failureClass?.StringValue).toBe(failureClass(input));
+      expect(entries[0]?.MessageAttributes.sourceId?.StringValue).toBe(record.messageId);
+      expectNamed(entries[0]?.MessageAttributes.reason?.StringValue, input);
+      expect(deployment.gmail.stats.connections).toBe(0);
+    },
+  );
+
+  it.each(hostileInputs.filter((input) => input.eventBridge).map((input) => [input.name, input] as const))(
+    'EventBridge parks a custom event with %s in the DLQ naming the field, and opens no SMTP connection',
+    async (_name, input) => {
+      const event = alertEvent(JSON.parse(input.body));
+      const before = deployment.deadLetters().length;
+
+      const outcome = await eventBridge(event);
+
+      expect(outcome).toBe('parked');
+      const entries = deployment.deadLetters().slice(before);
+      expect(entries).toHaveLength(1);
+      expect(JSON.parse(entries[0]?.Body ?? '{}')).toEqual(event);
+      expect(entries[0]?.MessageAttributes.failureClass?.StringValue).toBe('invalid');
+      expectNamed(entries[0]?.MessageAttributes.reason?.StringValue, input);
+      expect(deployment.gmail.stats.connections).toBe(0);
+    },
+  );
+});
+
+describe('hostile but valid input: delivered as text, never as protocol', () => {
+  let smtp: Deployment;
+  let send: HttpInvoke;
+  beforeAll(async () => {
+    smtp = await deploy();
+    send = await smtp.http();
+  });
+  afterAll(() => smtp.close());
+
+  it.each([
+    ['CRLF . CRLF', '\r\n.\r\n'],
+    ['bare LF . LF', '\n.\n'],
+    ['LF . CRLF', '\n.\r\n'],
+    ['CRLF . CR', '\r\n.\r'],
+  ])('keeps SMTP smuggling with %s in the text inside the one message it sent', async (_name, end) => {
+    const before = smtp.gmail.messages.length;
+    const smuggled = `MAIL FROM:<mallory@evil.example>\r\nRCPT TO:<mallory@evil.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nspam`;
+    const text = `disk full${end}${smuggled}${end}QUIT\r\n`;
+
+    const response = await send(
+      JSON.stringify({ subject: 'Smuggling probe', text, dedupKey: `smuggle-${before}` }),
+    );
+
+    expect(response.statusCode).toBe(200);
+    const after = await smtp.gmail.waitForMessages(before + 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(smtp.gmail.messages).toHaveLength(before + 1);
+    expect(after.at(-1)?.envelope.to).toEqual(['oncall@example.com']);
+    expect(after.at(-1)?.parsed.text).toContain('RCPT TO:<mallory@evil.example>');
+    expect(smtp.gmail.messages.flatMap((message) => message.envelope.to).join(' ')).not.toMatch(/evil/);
+  });
+});

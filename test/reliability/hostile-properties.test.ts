@@ -1,0 +1,355 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReceivedMessage } from '../support/gmail-server.ts';
+import { anyText, lineBreakers } from './support/arbitraries.ts';
+import {
+  alertEvent,
+  type Deployment,
+  deploy,
+  type EventBridgeInvoke,
+  type HttpInvoke,
+  type SqsInvoke,
+  sqsRecord,
+} from './support/deployment.ts';
+import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+
+let output: OutputCapture;
+beforeAll(() => {
+  output = captureOutput();
+});
+afterAll(() => output.stop());
+
+const KNOWN_FIELDS = ['subject', 'text', 'severity', 'to', 'source', 'dedupKey', 'fields', 'links'];
+// The tags and attributes of our own HTML template; anything else in a received HTML part came from a caller.
+const TEMPLATE_TAGS = new Set([
+  '!doctype',
+  'html',
+  'head',
+  'meta',
+  'title',
+  'body',
+  'div',
+  'p',
+  'h1',
+  'table',
+  'tr',
+  'th',
+  'td',
+  'ul',
+  'li',
+  'a',
+]);
+const TEMPLATE_ATTRIBUTES = new Set(['html', 'charset', 'style', 'align', 'href']);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const oneLine = (value: string) => !CONTROL.test(value);
+
+function mayBeAlert(raw: string): boolean {
+  try {
+    const value = JSON.parse(raw) as unknown;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { subject?: unknown }).subject === 'string'
+    );
+  } catch {
+    return false;
+  }
+}
+
+// Header values are unfolded and trimmed on the way; a difference beyond whitespace would be tampering.
+const squash = (value: string) => value.replace(/\s+/g, ' ').trim();
+
+/** Decodes RFC 2047 encoded-words (`=?UTF-8?B?…?=`, `=?UTF-8?Q?…?=`), which mailparser leaves in X- headers. */
+function decodeHeader(value: string): string {
+  const words = /=\?utf-8\?([bq])\?([^?]*)\?=/gi;
+  // Whitespace between two encoded-words is folding, not content.
+  const joined = value.replace(/\?=\s+=\?/g, '?==?');
+  const bytes: Buffer[] = [];
+  let plain = '';
+  let last = 0;
+  for (const match of joined.matchAll(words)) {
+    plain += joined.slice(last, match.index);
+    last = (match.index ?? 0) + match[0].length;
+    const data = match[2] ?? '';
+    const chunk =
+      match[1]?.toLowerCase() === 'b'
+        ? Buffer.from(data, 'base64')
+        : Buffer.from(
+            data
+              .replace(/_/g, ' ')
+              .replace(/=([0-9a-f]{2})/gi, (_hex, code: string) =>
+                String.fromCharCode(Number.parseInt(code, 16)),
+              ),
+            'latin1',
+          );
+    bytes.push(chunk);
+    const next = joined.slice(last);
+    if (!/^=\?utf-8\?/i.test(next)) {
+      plain += Buffer.concat(bytes).toString('utf8');
+      bytes.length = 0;
+    }
+  }
+  return plain + joined.slice(last);
+}
+
+describe('hostile input, properties (no SMTP connection may open)', () => {
+  let deployment: Deployment;
+  let http: HttpInvoke;
+  let sqs: SqsInvoke;
+  beforeAll(async () => {
+    deployment = await deploy();
+    http = await deployment.http();
+    sqs = await deployment.sqsHandler();
+  });
+  afterAll(async () => {
+    // Asserted once more over the whole run: nothing in this block ever reached Gmail.
+    expect(deployment.gmail.stats.connections).toBe(0);
+    await deployment.close();
+  });
+
+  it('refuses a line break or control character anywhere in any header-bound value, naming the field', async () => {
+    const placement = fc.constantFrom('subject', 'source', 'dedupKey', 'fieldKey', 'linkTitle', 'to');
+    await fc.assert(
+      fc.asyncProperty(placement, anyText, lineBreakers, anyText, async (where, before, breaker, after) => {
+        const value = `${before}${breaker}${after}`;
+        const alert: Record<string, unknown> = { subject: 'Disk full' };
+        const field = {
+          subject: () => {
+            alert.subject = value;
+            return 'subject';
+          },
+          source: () => {
+            alert.source = value;
+            return 'source';
+          },
+          dedupKey: () => {
+            alert.dedupKey = value;
+            return 'dedupKey';
+          },
+          fieldKey: () => {
+            alert.fields = { [value]: 'x' };
+            return `fields.${value}`;
+          },
+          linkTitle: () => {
+            alert.links = [{ title: value, url: 'https://example.com/runbook' }];
+            return 'links[0].title';
+          },
+          to: () => {
+            alert.to = [value];
+            return 'to[0]';
+          },
+        }[where]();
+
+        const response = await http(JSON.stringify(alert));
+
+        expect(response.statusCode).toBe(400);
+        const { error } = JSON.parse(response.body);
+        expect(error.fields.map((issue: { field: string }) => issue.field)).toContain(field);
+        expect(deployment.gmail.stats.connections).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses any field it does not know, naming it', async () => {
+    const unknownKey = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
+      .filter((key) => !KNOWN_FIELDS.includes(key));
+    await fc.assert(
+      fc.asyncProperty(unknownKey, fc.jsonValue({ maxDepth: 2 }), async (key, value) => {
+        const body = JSON.stringify({ subject: 'Disk full', [key]: value });
+
+        const response = await http(body);
+
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body).error.fields).toContainEqual({
+          field: key,
+          message: 'is not a known field',
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('answers any body that is not an alert with 400 or 413, never a 5xx or a stack trace, over HTTP and SQS', async () => {
+    const body = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? 'null'),
+      fc
+        .record({ subject: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: [] })
+        .map((value) => JSON.stringify(value)),
+      fc.string({ unit: 'binary-ascii', maxLength: 200 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, fc.boolean(), async (raw, base64) => {
+        // A body with a string subject may be a valid alert, which would be sent: not this block's business.
+        fc.pre(!mayBeAlert(raw));
+        const response = await http(base64 ? Buffer.from(raw).toString('base64') : raw, {
+          isBase64Encoded: base64,
+        });
+
+        expect([400, 413]).toContain(response.statusCode);
+        const { error } = JSON.parse(response.body);
+        expect(error.class).toMatch(/^(invalid|too-large)$/);
+        expect(response.body).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.m?js\b/);
+
+        const record = sqsRecord(raw || ' ');
+        const dead = deployment.deadLetters().length;
+        expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+        expect(
+          deployment
+            .deadLetters()
+            .slice(dead)
+            .map((entry) => entry.MessageAttributes.failureClass?.StringValue),
+        ).toEqual([expect.stringMatching(/^(invalid|too-large)$/)]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses every link that is not https://, however it is spelled', async () => {
+    const scheme = fc.constantFrom(
+      'javascript',
+      'JavaScript',
+      'vbscript',
+      'data',
+      'http',
+      'HTTP',
+      'file',
+      'ftp',
+      'mailto',
+      'blob',
+    );
+    const disguise = fc.constantFrom('', ' ', '\t', '\u0000', '\n');
+    await fc.assert(
+      fc.asyncProperty(disguise, scheme, fc.webPath(), async (pad, name, path) => {
+        const url = `${pad}${name.slice(0, 2)}${pad === '\t' || pad === '\n' ? pad : ''}${name.slice(2)}:${path || 'x'}`;
+
+        const response = await http(
+          JSON.stringify({ subject: 'Disk full', links: [{ title: 'Runbook', url }] }),
+        );
+
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body).error.fields).toContainEqual({
+          field: 'links[0].url',
+          message: 'must be an https:// URL',
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('HTML, script and header values in every field (delivered, escaped)', () => {
+  let deployment: Deployment;
+  let http: HttpInvoke;
+  beforeAll(async () => {
+    deployment = await deploy();
+    http = await deployment.http();
+  });
+  afterAll(() => deployment.close());
+
+  const headerValue = anyText.filter((value) => oneLine(value) && value.trim().length > 0);
+
+  it('escapes every caller value in the HTML part and keeps the headers exactly ours', async () => {
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          subject: headerValue,
+          text: anyText,
+          source: headerValue,
+          fieldKey: headerValue,
+          fieldValue: anyText,
+          linkTitle: headerValue,
+          linkQuery: anyText,
+        }),
+        async (values) => {
+          sent += 1;
+          const dedupKey = `html-${sent}`;
+          const url = `https://example.com/runbook?q=${encodeURIComponent(values.linkQuery)}&raw="<b>'`;
+          const alert = {
+            subject: values.subject,
+            text: values.text,
+            severity: 'critical',
+            source: values.source,
+            dedupKey,
+            fields: { [values.fieldKey]: values.fieldValue },
+            links: [{ title: values.linkTitle, url }],
+          };
+
+          const response = await http(JSON.stringify(alert));
+
+          expect(response.statusCode).toBe(200);
+          const mail = (await deployment.gmail.waitForMessages(sent)).find(
+            (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
+          ) as ReceivedMessage;
+          expect(mail.envelope.to).toEqual(['oncall@example.com']);
+          const html = String(mail.parsed.html);
+          for (const tag of html.matchAll(/<\/?([^\s>/]+)([^>]*)>/g)) {
+            expect(TEMPLATE_TAGS).toContain(tag[1]?.toLowerCase());
+            for (const attribute of (tag[2] ?? '').matchAll(/([^\s=]+)(?:="([^"]*)")?/g)) {
+              expect(TEMPLATE_ATTRIBUTES).toContain(attribute[1]?.toLowerCase());
+              if (attribute[1] === 'href') expect(attribute[2]).toMatch(/^https:\/\/example\.com\/runbook\?/);
+            }
+          }
+          // The text part carries the values as they were sent.
+          expect(mail.parsed.text).toContain(values.fieldValue.replace(/\r\n?/g, '\n'));
+          expect(squash(String(mail.parsed.subject))).toBe(squash(`[CRITICAL] ${values.subject}`));
+          expect(squash(decodeHeader(String(mail.parsed.headers.get('x-alert-source'))))).toBe(
+            squash(values.source),
+          );
+          for (const name of ['bcc', 'cc', 'reply-to', 'sender', 'x-injected'])
+            expect(mail.parsed.headers.has(name)).toBe(false);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('any EventBridge event', () => {
+  let deployment: Deployment;
+  let eventBridge: EventBridgeInvoke;
+  beforeAll(async () => {
+    deployment = await deploy();
+    eventBridge = await deployment.eventBridge();
+  });
+  afterAll(() => deployment.close());
+
+  it('becomes a readable one-line alert to the configured recipients, or a DLQ entry; never a retry loop', async () => {
+    const detail = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), {
+        maxKeys: 8,
+      }),
+      fc.record(
+        { subject: anyText, to: fc.array(anyText, { maxLength: 2 }), text: anyText },
+        { requiredKeys: ['subject'] },
+      ),
+    );
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(anyText, anyText, detail, async (detailType, source, value) => {
+        sent += 1;
+        const event = { ...alertEvent(value, `event-${sent}`), 'detail-type': detailType, source };
+        const mails = deployment.gmail.messages.length;
+        const dead = deployment.deadLetters().length;
+
+        const outcome = await eventBridge(event);
+
+        expect(outcome).toMatch(/^(delivered|parked)$/);
+        if (outcome === 'parked') {
+          expect(deployment.deadLetters().length).toBe(dead + 1);
+          return;
+        }
+        const mail = (await deployment.gmail.waitForMessages(mails + 1)).at(-1);
+        expect(mail?.envelope.to).toEqual(['oncall@example.com']);
+        expect(mail?.parsed.subject).toMatch(/^\[(CRITICAL|HIGH|WARNING|INFO)\] /);
+        expect(mail?.parsed.text).not.toMatch(/\[object Object\]/);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gmailReplies } from '../support/gmail-replies.ts';
+import {
+  alertEvent,
+  type Deployment,
+  type DeploymentOptions,
+  deploy,
+  sqsRecord,
+} from './support/deployment.ts';
+import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+
+let output: OutputCapture;
+beforeAll(() => {
+  output = captureOutput();
+});
+afterAll(() => output.stop());
+
+// More SQS failures than the SDK's three attempts: the queue is down for this invocation.
+const SQS_DOWN = 6;
+
+async function withDeployment(options: DeploymentOptions, run: (deployment: Deployment) => Promise<void>) {
+  const deployment = await deploy(options);
+  try {
+    await run(deployment);
+  } finally {
+    await deployment.close();
+  }
+}
+
+describe('nothing is dropped when the durable side fails too', () => {
+  it('HTTP answers 503 with Retry-After when Gmail is briefly unavailable and the fallback queue is down', async () => {
+    await withDeployment({}, async (deployment) => {
+      const http = await deployment.http();
+      deployment.gmail.failNext({ at: 'mail', ...gmailReplies.tryAgainLater });
+      deployment.sqs.failNext(SQS_DOWN, 'internal');
+
+      const response = await http(JSON.stringify({ subject: 'Queue down too', dedupKey: 'queue-down' }));
+
+      // Not a bare "Internal error": the caller must learn that trying again later is right.
+      expect(response.statusCode).toBe(503);
+      expect(response.headers?.['Retry-After']).toBe('60');
+      expect(JSON.parse(response.body).error).toMatchObject({ class: 'transient' });
+      expect(deployment.queued()).toEqual([]);
+    });
+  });
+
+  it('SQS reports a permanent failure as a batch failure when the DLQ is down, instead of dropping it', async () => {
+    await withDeployment({}, async (deployment) => {
+      const sqs = await deployment.sqsHandler();
+      deployment.gmail.failNext({ at: 'data', ...gmailReplies.messageTooBig });
+      deployment.sqs.failNext(SQS_DOWN, 'internal');
+      const record = sqsRecord(JSON.stringify({ subject: 'DLQ down', dedupKey: 'dlq-down' }));
+
+      const batch = await sqs([record]);
+
+      expect(batch).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+      expect(deployment.deadLetters()).toEqual([]);
+    });
+  });
+
+  it('EventBridge throws a permanent failure when the DLQ is down, so the on-failure destination keeps it', async () => {
+    await withDeployment({}, async (deployment) => {
+      const eventBridge = await deployment.eventBridge();
+      deployment.gmail.failNext({ at: 'data', ...gmailReplies.messageTooBig });
+      deployment.sqs.failNext(SQS_DOWN, 'internal');
+
+      await expect(
+        eventBridge(alertEvent({ subject: 'DLQ down', dedupKey: 'eb-dlq-down' })),
+      ).rejects.toThrow();
+      expect(deployment.deadLetters()).toEqual([]);
+    });
+  });
+
+  it('SQS settles a mixed batch record by record: delivered, parked and retried, each once', async () => {
+    const retried = new Set(['mixed-quota-1', 'mixed-quota-2']);
+    await withDeployment(
+      {
+        gmail: {
+          // Gmail refuses two particular alerts for now (451 4.3.0), whatever order the batch runs in.
+          onMessage: (message) => {
+            if (retried.has(String(message.parsed.headers.get('x-alert-dedup-key'))))
+              throw new Error('refused for now');
+          },
+        },
+      },
+      async (deployment) => {
+        const sqs = await deployment.sqsHandler();
+        const good = Array.from({ length: 5 }, (_, i) =>
+          sqsRecord(JSON.stringify({ subject: `ok ${i}`, dedupKey: `mixed-ok-${i}` })),
+        );
+        const invalid = [
+          sqsRecord(JSON.stringify({ subject: 'a\r\nBcc: x@evil.example' })),
+          sqsRecord('not json'),
+          sqsRecord(JSON.stringify({ subject: 'relay', to: ['mallory@evil.example'] })),
+        ];
+        const transient = [...retried].map((dedupKey) =>
+          sqsRecord(JSON.stringify({ subject: dedupKey, dedupKey })),
+        );
+
+        const batch = await sqs([...good, ...invalid, ...transient]);
+
+        expect(batch.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+          transient.map((record) => record.messageId).sort(),
+        );
+        expect(
+          deployment
+            .deadLetters()
+            .map((entry) => entry.MessageAttributes.sourceId?.StringValue)
+            .sort(),
+        ).toEqual(invalid.map((record) => record.messageId).sort());
+        const delivered = deployment.gmail.messages
+          .map((message) => message.parsed.headers.get('x-alert-dedup-key'))
+          .sort();
+        expect(delivered).toEqual(good.map((_, i) => `mixed-ok-${i}`));
+      },
+    );
+  });
+});

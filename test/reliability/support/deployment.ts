@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  EventBridgeEvent,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
+import { loadEvent } from '../../support/events.ts';
+import { type GmailServer, type GmailServerOptions, startGmailServer } from '../../support/gmail-server.ts';
+import { coldStart } from '../../support/lambda-bundle.ts';
+import { createLambdaContext } from '../../support/lambda-context.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../../support/secrets-endpoint.ts';
+import { type SqsEndpoint, type SqsStoredMessage, startSqsEndpoint } from '../../support/sqs-endpoint.ts';
+import { type NatPath, startNatPath } from './nat-path.ts';
+
+/**
+ * The Gmail account of every reliability test. The App Password is distinctive, so a search for it
+ * in the captured output cannot hit anything by chance, and stored as Google shows it (with spaces).
+ */
+export const account = {
+  user: 'alerts@example.com',
+  spacedPassword: 'qzvx kwpt rmnb hjds',
+  password: 'qzvxkwptrmnbhjds',
+} as const;
+
+export const SECRET_ID = 'gmail-alerts/reliability';
+export const ALERT_TO = 'oncall@example.com';
+/** Who callers may name: one address and one whole domain. */
+export const ALLOWED_RECIPIENTS = 'oncall@example.com,@ops.example.com';
+/** The Lambda function timeout the tests pretend to run under. */
+export const FUNCTION_TIMEOUT_MS = 30_000;
+
+export type Trigger = 'http' | 'sqs' | 'eventbridge';
+
+export interface DeploymentOptions {
+  gmail?: GmailServerOptions;
+  /** The secret's value; `null` leaves the secret out (ResourceNotFoundException). */
+  secretValue?: string | null;
+  /** Route SMTP through a {@link NatPath} that can forget or swallow flows. */
+  natPath?: boolean;
+  /** Environment overrides; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
+  /** The function timeout the invocations run under (default {@link FUNCTION_TIMEOUT_MS}). */
+  functionTimeoutMs?: number;
+}
+
+export type HttpInvoke = (
+  body: string,
+  overrides?: Partial<APIGatewayProxyEvent>,
+) => Promise<APIGatewayProxyResult>;
+export type SqsInvoke = (records: SQSRecord[]) => Promise<SQSBatchResponse>;
+export type EventBridgeInvoke = (event: EventBridgeEvent<string, unknown>) => Promise<unknown>;
+
+/** The loopback stand-ins for Gmail, Secrets Manager and SQS, and cold starts of the built bundles against them. */
+export interface Deployment {
+  gmail: GmailServer;
+  secrets: SecretsEndpoint;
+  sqs: SqsEndpoint;
+  nat: NatPath | undefined;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  env: Record<string, string | undefined>;
+  /** Messages the HTTP handler queued for a later attempt. */
+  queued(): SqsStoredMessage[];
+  /** Dead-letter entries. */
+  deadLetters(): SqsStoredMessage[];
+  http(): Promise<HttpInvoke>;
+  sqsHandler(): Promise<SqsInvoke>;
+  eventBridge(): Promise<EventBridgeInvoke>;
+  close(): Promise<void>;
+}
+
+const sampleRecord = loadEvent<SQSEvent>('sqs-alerts').Records[0] as SQSRecord;
+const sampleHttp = loadEvent<APIGatewayProxyEvent>('http-alert');
+
+/** An SQS record as the Lambda poller delivers it, with a fresh message id unless one is given. */
+export function sqsRecord(body: string, messageId: string = randomUUID(), receiveCount = 1): SQSRecord {
+  return {
+    ...sampleRecord,
+    messageId,
+    body,
+    attributes: { ...sampleRecord.attributes, ApproximateReceiveCount: String(receiveCount) },
+  };
+}
+
+/** An EventBridge event whose detail is an alert (the custom-event path). */
+export function alertEvent(detail: unknown, id: string = randomUUID()): EventBridgeEvent<string, unknown> {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Reliability Test',
+    source: 'reliability.test',
+    account: '123456789012',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  };
+}
+
+/**
+ * Starts fresh peers (Gmail-like server, Secrets Manager, SQS, optionally a NAT path) and returns
+ * cold-start functions for each handler. The environment is written to `process.env` right before
+ * each cold start, since the bundle reads it while it is imported.
+ */
+export async function deploy(options: DeploymentOptions = {}): Promise<Deployment> {
+  const gmail = await startGmailServer({
+    users: { [account.user]: account.password },
+    ...options.gmail,
+  });
+  const secretValue =
+    options.secretValue === undefined
+      ? JSON.stringify({ username: account.user, password: account.spacedPassword })
+      : options.secretValue;
+  const secrets = await startSecretsEndpoint({
+    secrets: secretValue === null ? {} : { [SECRET_ID]: secretValue },
+  });
+  const sqs = await startSqsEndpoint();
+  const nat = options.natPath ? await startNatPath({ host: gmail.host, port: gmail.port }) : undefined;
+  const queueUrl = sqs.queueUrl('gmail-alerts-queue');
+  const deadLetterQueueUrl = sqs.queueUrl('gmail-alerts-dlq');
+  const env: Record<string, string | undefined> = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDRELIABILITY',
+    AWS_SECRET_ACCESS_KEY: 'reliability-fake-key',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_SQS: sqs.url,
+    GMAIL_SECRET_ID: SECRET_ID,
+    // The test certificate names localhost; verification is never switched off.
+    SMTP_HOST: 'localhost',
+    SMTP_PORT: String(nat ? nat.port : gmail.port),
+    SMTP_SECURE: options.gmail?.secure ? 'true' : 'false',
+    ALERT_TO,
+    ALERT_ALLOWED_RECIPIENTS: ALLOWED_RECIPIENTS,
+    ALERT_QUEUE_URL: queueUrl,
+    ALERT_DLQ_URL: deadLetterQueueUrl,
+    SMTP_TIMEOUT_MS: '2000',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_DEV: undefined,
+    ...options.env,
+  };
+  const start = async <E, R>(name: Trigger) => {
+    for (const [key, value] of Object.entries(env)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    return coldStart<E, R>(name);
+  };
+  const context = () => createLambdaContext({ timeoutMs: options.functionTimeoutMs ?? FUNCTION_TIMEOUT_MS });
+
+  return {
+    gmail,
+    secrets,
+    sqs,
+    nat,
+    queueUrl,
+    deadLetterQueueUrl,
+    env,
+    queued: () => sqs.messages(queueUrl),
+    deadLetters: () => sqs.messages(deadLetterQueueUrl),
+    async http() {
+      const handler = await start<APIGatewayProxyEvent, APIGatewayProxyResult>('http');
+      return (body, overrides = {}) => handler({ ...sampleHttp, body, ...overrides }, context());
+    },
+    async sqsHandler() {
+      const handler = await start<SQSEvent, SQSBatchResponse>('sqs');
+      return (records) => handler({ Records: records }, context());
+    },
+    async eventBridge() {
+      const handler = await start<EventBridgeEvent<string, unknown>, unknown>('eventbridge');
+      return (event) => handler(event, context());
+    },
+    async close() {
+      await Promise.all([gmail.close(), secrets.close(), sqs.close(), nat?.close()]);
+    },
+  };
+}
