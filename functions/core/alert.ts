@@ -1,7 +1,12 @@
-import { z } from 'zod';
+// zod/mini: the same validation core as `zod`, but tree-shakeable (≈15 KB in the bundle instead of ≈450 KB,
+// tens of ms of cold start). It ships no default locale, so English messages are registered as `zod` does.
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import type { AlertConfig } from './config.ts';
 import { AlertTooLargeError, AlertValidationError, type FieldIssue } from './errors.ts';
 import { isAllowedRecipient, normaliseAddress } from './recipients.ts';
+
+z.config(en());
 
 /** Largest alert body accepted, in bytes of JSON. */
 export const MAX_ALERT_BYTES = 256 * 1024;
@@ -14,40 +19,43 @@ export type Severity = (typeof SEVERITIES)[number];
 // One printable line: no CR, LF or other control characters, so nothing can reach a header as a new line.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-const oneLine = (max: number) =>
-  z
-    .string()
-    .max(max, `must be at most ${max} characters`)
-    .refine((value) => !CONTROL.test(value), 'must be one line without control characters (CR, LF, tab)');
 
-const httpsUrl = z
-  .string()
-  .max(2000, 'must be at most 2000 characters')
-  .refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https:// URL');
+const oneLine = (max: number) =>
+  z.string().check(
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.refine((value) => !CONTROL.test(value), 'must be one line without control characters (CR, LF, tab)'),
+  );
+
+const httpsUrl = z.string().check(
+  z.maxLength(2000, 'must be at most 2000 characters'),
+  z.refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https:// URL'),
+);
 
 /** What a caller may send. Unknown fields are refused rather than ignored, so typos surface. */
 export const alertInputSchema = z.strictObject({
-  subject: oneLine(200).refine((value) => value.trim().length > 0, 'must not be empty'),
-  text: z
-    .string()
-    .max(64 * 1024, 'must be at most 65536 characters')
-    .optional(),
-  severity: z.enum(SEVERITIES, `must be one of ${SEVERITIES.join(', ')}`).default('info'),
-  to: z
-    .array(z.string().max(254, 'must be at most 254 characters'))
-    .min(1, 'must name at least one recipient when given')
-    .max(MAX_RECIPIENTS, `must name at most ${MAX_RECIPIENTS} recipients`)
-    .optional(),
-  source: oneLine(200).optional(),
-  dedupKey: oneLine(200).optional(),
-  fields: z
-    .record(oneLine(100), z.union([z.string().max(2000), z.number(), z.boolean()]))
-    .refine((value) => Object.keys(value).length <= 50, 'must have at most 50 entries')
-    .optional(),
-  links: z
-    .array(z.strictObject({ title: oneLine(200), url: httpsUrl }))
-    .max(10, 'must have at most 10 entries')
-    .optional(),
+  subject: oneLine(200).check(z.refine((value) => value.trim().length > 0, 'must not be empty')),
+  text: z.optional(z.string().check(z.maxLength(64 * 1024, 'must be at most 65536 characters'))),
+  severity: z._default(z.enum(SEVERITIES, `must be one of ${SEVERITIES.join(', ')}`), 'info'),
+  to: z.optional(
+    z
+      .array(z.string().check(z.maxLength(254, 'must be at most 254 characters')))
+      .check(
+        z.minLength(1, 'must name at least one recipient when given'),
+        z.maxLength(MAX_RECIPIENTS, `must name at most ${MAX_RECIPIENTS} recipients`),
+      ),
+  ),
+  source: z.optional(oneLine(200)),
+  dedupKey: z.optional(oneLine(200)),
+  fields: z.optional(
+    z
+      .record(oneLine(100), z.union([z.string().check(z.maxLength(2000)), z.number(), z.boolean()]))
+      .check(z.refine((value) => Object.keys(value).length <= 50, 'must have at most 50 entries')),
+  ),
+  links: z.optional(
+    z
+      .array(z.strictObject({ title: oneLine(200), url: httpsUrl }))
+      .check(z.maxLength(10, 'must have at most 10 entries')),
+  ),
 });
 
 /** A validated alert, ready to render: recipients resolved and normalised. */

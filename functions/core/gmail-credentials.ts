@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError, SecretUnavailableError } from './errors.ts';
 
 /** The Gmail account the alerts are sent from. */
@@ -14,8 +14,8 @@ export interface GmailCredentials {
 let provider: SecretsProvider | undefined;
 
 const secretShape = z.object({
-  username: z.string().trim().min(1),
-  password: z.string().min(1),
+  username: z.string().check(z.trim(), z.minLength(1)),
+  password: z.string().check(z.minLength(1)),
 });
 
 // Secrets Manager errors that a retry will not fix: someone must change the deployment.

@@ -68,9 +68,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const delay = () => state.oneWayDelayMs;
   const held = () => state.blackholed;
 
-  const server = createServer({ allowHalfOpen: true }, (client) => {
+  // noDelay on both legs: Nagle plus a delayed ACK would stall the second TLS record of a message ~40 ms.
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
     state.connections += 1;
-    const upstream = connect({ ...options.target, allowHalfOpen: true });
+    const upstream = connect({ ...options.target, allowHalfOpen: true, noDelay: true });
     const up = delayedPipe(client, upstream, delay, held);
     const down = delayedPipe(upstream, client, delay, held);
     const pair = {

@@ -1,0 +1,31 @@
+import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
+import { loadEvent } from '../test/support/events.ts';
+
+const sample = loadEvent<SQSEvent>('sqs-alerts').Records[0];
+const severities = ['critical', 'high', 'warning', 'info'] as const;
+let sequence = 0;
+
+/** An SQS event of `count` distinct alerts, shaped like the sample event (`events/sqs-alerts.json`). */
+export function sqsAlertEvent(count: number): SQSEvent {
+  if (!sample) throw new Error('events/sqs-alerts.json has no record');
+  return {
+    Records: Array.from({ length: count }, () => {
+      sequence += 1;
+      const body = JSON.stringify({
+        subject: `Benchmark alert ${sequence}: queue backlog above 10,000`,
+        text: 'The orders queue has been growing for 15 minutes.',
+        severity: severities[sequence % severities.length],
+        source: 'bench',
+        dedupKey: `bench-${sequence}`,
+        fields: { queue: 'orders', depth: 12873 + sequence },
+      });
+      return { ...sample, messageId: crypto.randomUUID(), body };
+    }),
+  };
+}
+
+/** The sample API Gateway `POST /alerts` request (`events/http-alert.json`), with a fresh request id. */
+export function httpAlertEvent(): APIGatewayProxyEvent {
+  const event = loadEvent<APIGatewayProxyEvent>('http-alert');
+  return { ...event, requestContext: { ...event.requestContext, requestId: crypto.randomUUID() } };
+}

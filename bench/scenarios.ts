@@ -1,0 +1,140 @@
+import { httpAlertEvent, sqsAlertEvent } from './events.ts';
+import { LambdaProcess, lambdaEnv } from './lambda-process.ts';
+import { type BenchPeers, countersSince, type PeerCounters } from './peers.ts';
+import type { ResultReport } from './protocol.ts';
+import { median, round } from './stats.ts';
+
+/** One measured scenario: medians over its runs, counts per run. */
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  /** `ours` (the built bundles) or `tutorial` (the baseline in bench/tutorial.ts). */
+  subject: 'ours' | 'tutorial';
+  function: string;
+  alertsPerRun: number;
+  runs: number;
+  /** Median wall time of one run, in ms. */
+  wallMs: number;
+  /** `wallMs` in round trips of the proxied path. */
+  rtts: number;
+  samplesMs: number[];
+  /** Median CPU time of the function process during one run. */
+  cpuMs: number;
+  /** Median init (import) time, for scenarios that start a fresh process. */
+  initMs?: number;
+  /** Per run (averaged over the runs): what the Gmail-like server and Secrets Manager saw. */
+  perRun: PeerCounters;
+  /** Highest "Max Memory Used" (peak RSS of the process) seen in the scenario, in MB. */
+  peakRssMb: number;
+}
+
+export interface ScenarioSpec {
+  id: string;
+  title: string;
+  subject: ScenarioResult['subject'];
+  function: string;
+  alertsPerRun: number;
+}
+
+interface RunSample {
+  report: ResultReport;
+  /** For a run made of several invocations: their summed wall time. */
+  wallMs?: number;
+  cpuMs?: number;
+  initMs?: number;
+}
+
+/** Where a scenario's code comes from and how its process is started. */
+export interface Subject {
+  workerFile: string;
+  bundleFile: string;
+  env: Record<string, string>;
+}
+
+/**
+ * Runs `once` `runs` times and checks that every alert arrived at the Gmail-like server: a benchmark
+ * of sends that failed would time the failure path.
+ */
+export async function measure(
+  peers: BenchPeers,
+  spec: ScenarioSpec,
+  runs: number,
+  once: () => Promise<RunSample>,
+): Promise<ScenarioResult> {
+  const before = peers.counters();
+  const samples: RunSample[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    const sample = await once();
+    if (!sample.report.ok) throw new Error(`${spec.id}: run ${run + 1} failed: ${sample.report.detail}`);
+    samples.push(sample);
+  }
+  const total = countersSince(before, peers.counters());
+  if (total.messages !== spec.alertsPerRun * runs) {
+    throw new Error(
+      `${spec.id}: the server accepted ${total.messages} of ${spec.alertsPerRun * runs} messages`,
+    );
+  }
+  const walls = samples.map((sample) => sample.wallMs ?? sample.report.wallMs);
+  const inits = samples.flatMap((sample) => (sample.initMs === undefined ? [] : [sample.initMs]));
+  const wallMs = median(walls);
+  const perRun = Object.fromEntries(
+    Object.entries(total).map(([key, value]) => [key, round(value / runs, 2)]),
+  ) as unknown as PeerCounters;
+  return {
+    ...spec,
+    runs,
+    wallMs: round(wallMs),
+    rtts: round(wallMs / peers.rttMs, 2),
+    samplesMs: walls.map((value) => round(value)),
+    cpuMs: round(median(samples.map((sample) => sample.cpuMs ?? sample.report.cpuMs))),
+    ...(inits.length > 0 ? { initMs: round(median(inits)) } : {}),
+    perRun,
+    peakRssMb: round(Math.max(...samples.map((sample) => sample.report.maxRssMb))),
+  };
+}
+
+/** Starts a fresh function process (a cold start) for `subject`. */
+export function coldStart(subject: Subject, functionName: string): Promise<LambdaProcess> {
+  return LambdaProcess.start(subject.workerFile, subject.bundleFile, lambdaEnv(functionName, subject.env));
+}
+
+/** A fresh process per run; the run is its first invocation (init is reported separately). */
+export function coldRun(subject: Subject, functionName: string, event: () => unknown) {
+  return async (): Promise<RunSample> => {
+    const lambda = await coldStart(subject, functionName);
+    try {
+      const report = await lambda.invoke(event());
+      return { report, initMs: lambda.ready.importMs };
+    } finally {
+      await lambda.close();
+    }
+  };
+}
+
+/** One invocation of an already warm process. */
+export function warmRun(lambda: LambdaProcess, event: () => unknown) {
+  return async (): Promise<RunSample> => ({ report: await lambda.invoke(event()) });
+}
+
+/** `batches` invocations back to back in one warm process, timed together. */
+export function burstRun(lambda: LambdaProcess, batches: number, batchSize: number) {
+  return async (): Promise<RunSample> => {
+    let wallMs = 0;
+    let cpuMs = 0;
+    let last: ResultReport | undefined;
+    for (let batch = 0; batch < batches; batch += 1) {
+      const report = await lambda.invoke(sqsAlertEvent(batchSize));
+      if (!report.ok) return { report };
+      wallMs += report.wallMs;
+      cpuMs += report.cpuMs;
+      last = report;
+    }
+    if (!last) throw new Error('a burst needs at least one batch');
+    return { report: last, wallMs, cpuMs };
+  };
+}
+
+export const events = {
+  sqs: (count: number) => () => sqsAlertEvent(count),
+  http: () => httpAlertEvent(),
+};
