@@ -12,9 +12,6 @@ import { testGmailAccount } from '../support/gmail-server.ts';
 import { coldStart } from '../support/lambda-bundle.ts';
 import { createLambdaContext } from '../support/lambda-context.ts';
 
-type HttpHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
-
 let stack: AlertEnvironment;
 
 beforeAll(async () => {
@@ -37,11 +34,13 @@ async function http(overrides: Record<string, string | undefined> = {}) {
 async function sqs(overrides: Record<string, string | undefined> = {}) {
   stack.apply(overrides);
   const handler = await coldStart<SQSEvent, SQSBatchResponse>('sqs');
+  const [template] = loadEvent<SQSEvent>('sqs-alerts').Records;
+  if (!template) throw new Error('events/sqs-alerts.json has no record');
   return (...bodies: string[]) =>
     handler(
       {
         Records: bodies.map((body, index) => ({
-          ...loadEvent<SQSEvent>('sqs-alerts').Records[0]!,
+          ...template,
           messageId: `message-${index}-${Math.random().toString(36).slice(2)}`,
           body,
         })),
