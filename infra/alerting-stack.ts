@@ -7,7 +7,7 @@ import { AlertApi } from './constructs/alert-api.ts';
 import { AlertEvents } from './constructs/alert-events.ts';
 import { AlertFunction, type FunctionPlacement } from './constructs/alert-function.ts';
 import { AlertNetwork } from './constructs/alert-network.ts';
-import { AlertQueue } from './constructs/alert-queue.ts';
+import { AlertQueue, MAX_RECEIVE_COUNT } from './constructs/alert-queue.ts';
 import { GmailSecret } from './constructs/gmail-secret.ts';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..');
@@ -76,8 +76,10 @@ export class AlertingStack extends Stack {
     };
 
     for (const fn of Object.values(this.functions)) this.gmailSecret.secret.grantRead(fn.function);
-    this.queue.queue.grantSendMessages(this.functions.http.function);
+    // http queues alerts when Gmail is briefly unavailable; all three hold quota-blocked alerts on the
+    // queue and park what can never be delivered in the dead-letter queue.
     for (const name of ['http', 'sqs', 'eventbridge'] as const) {
+      this.queue.queue.grantSendMessages(this.functions[name].function);
       this.queue.deadLetterQueue.grantSendMessages(this.functions[name].function);
     }
     this.queue.addConsumer(this.functions.sqs.function, config.maxConcurrency);
@@ -154,6 +156,8 @@ export function contractEnvironment(
     SECRET_CACHE_SECONDS: String(config.secretCacheSeconds),
     ALERT_QUEUE_URL: resources.queueUrl,
     ALERT_DLQ_URL: resources.deadLetterQueueUrl,
+    // On the queue's last receive a failure is parked with its reason instead of moved without one.
+    ALERT_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
   };
   if (config.alertFrom) environment.ALERT_FROM = config.alertFrom;
   if (config.alertTo.length > 0) environment.ALERT_TO = config.alertTo.join(',');

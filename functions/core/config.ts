@@ -19,6 +19,8 @@ export interface AlertConfig {
   secretCacheSeconds: number;
   queueUrl: string | undefined;
   deadLetterQueueUrl: string | undefined;
+  /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
+  maxReceives: number | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -138,5 +140,9 @@ export function loadConfig(env: Env): AlertConfig {
     secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86400),
     queueUrl: url(env, 'ALERT_QUEUE_URL'),
     deadLetterQueueUrl: url(env, 'ALERT_DLQ_URL'),
+    maxReceives:
+      optional(env, 'ALERT_MAX_RECEIVES') === undefined
+        ? undefined
+        : integer(env, 'ALERT_MAX_RECEIVES', 5, 1, 1000),
   };
 }

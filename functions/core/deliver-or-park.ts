@@ -2,18 +2,29 @@ import type { Alert } from './alert.ts';
 import { AlertError } from './errors.ts';
 import type { DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
-import { type AlertOrigin, sendToDeadLetterQueue } from './queues.ts';
+import { type AlertOrigin, enqueueAlert, sendToDeadLetterQueue } from './queues.ts';
 import type { AlertRuntime } from './runtime.ts';
 
 export type DeliveryOutcome =
   | { status: 'delivered'; receipt: DeliveryReceipt }
+  | { status: 'held'; failure: AlertError }
   | { status: 'parked'; failure: AlertError };
 
+/** How long a quota-blocked alert waits between attempts (SQS's longest delay). */
+export const QUOTA_HOLD_DELAY_SECONDS = 900;
+/** Gmail blocks an account for up to 24 h; past that, holding longer would hide a different problem. */
+export const QUOTA_HOLD_LIMIT_MS = 25 * 60 * 60 * 1000;
+
 /**
- * The rule that nothing is lost, for triggers that can retry (SQS, EventBridge): an alert is
- * delivered; or, if a later attempt could succeed (transient, quota, configuration), this throws so
- * the trigger retries it; or, if it can never succeed as it is, it is parked in the dead-letter queue
- * with its reason. If parking is impossible, this throws too, so the trigger keeps the alert.
+ * The rule that nothing is lost, for triggers that can retry (SQS, EventBridge). An alert is
+ * - delivered; or
+ * - held on the alerts queue, 15 minutes at a time for up to 25 hours, when Gmail's daily quota
+ *   blocks the account (a retry on the trigger's own schedule would exhaust it within minutes); or
+ * - left to the trigger's retry (this throws) when a later attempt could succeed: transient,
+ *   configuration; or
+ * - parked in the dead-letter queue with its class, reason and advice when it can never succeed as
+ *   it is, or when this is the queue's last receive (so even an exhausted retry arrives with a reason).
+ * If holding or parking is impossible, this throws too, so the trigger keeps the alert.
  */
 export async function deliverOrPark(
   runtime: AlertRuntime,
@@ -34,7 +45,25 @@ export async function deliverOrPark(
     });
     return { status: 'delivered', receipt };
   } catch (error) {
-    if (!(error instanceof AlertError) || error.retryable || error.failureClass === 'config') {
+    if (!(error instanceof AlertError) || error.failureClass === 'config') {
+      logger.warn('Alert not delivered; left for retry', { ...origin, ...describeFailure(error) });
+      throw error;
+    }
+    const heldSince = origin.heldSince ?? Date.now();
+    const holdExpired = Date.now() - heldSince >= QUOTA_HOLD_LIMIT_MS;
+    if (error.failureClass === 'quota' && config.queueUrl && !holdExpired) {
+      await enqueueAlert(config.queueUrl, body, QUOTA_HOLD_DELAY_SECONDS, heldSince);
+      logger.warn('Alert held on the queue while Gmail blocks sending', {
+        ...origin,
+        ...describeFailure(error),
+      });
+      return { status: 'held', failure: error };
+    }
+    const lastReceive =
+      config.maxReceives !== undefined &&
+      origin.receiveCount !== undefined &&
+      origin.receiveCount >= config.maxReceives;
+    if (error.retryable && !lastReceive && !holdExpired) {
       logger.warn('Alert not delivered; left for retry', { ...origin, ...describeFailure(error) });
       throw error;
     }

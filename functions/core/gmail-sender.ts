@@ -61,7 +61,7 @@ function createPooledTransport(
 
 /**
  * One warm, pooled Gmail SMTP transport per container, with the credentials from Secrets Manager.
- * Survives between invocations at module scope; see {@link warmGmailSender}.
+ * Survives between invocations at module scope; see {@link initRuntime}.
  */
 export class GmailSender {
   readonly #config: AlertConfig;

@@ -18,7 +18,14 @@ const text = (value: string): MessageAttributeValue => ({
 export interface AlertOrigin {
   trigger: 'http' | 'sqs' | 'eventbridge';
   id: string;
+  /** SQS: how many times this record has been received, this time included. */
+  receiveCount?: number;
+  /** When Gmail's quota first held this alert back (epoch ms), carried from one hold to the next. */
+  heldSince?: number;
 }
+
+/** The message attribute that carries {@link AlertOrigin.heldSince} through the queue. */
+export const HELD_SINCE_ATTRIBUTE = 'heldSince';
 
 /**
  * Parks an alert that can never be delivered as it is, with its failure class and advice as message
@@ -38,6 +45,12 @@ export async function sendToDeadLetterQueue(
     sourceId: text(origin.id || 'unknown'),
   };
   const details = failure as { code?: string; responseCode?: number };
+  if (origin.receiveCount !== undefined) {
+    attributes.receiveCount = { DataType: 'Number', StringValue: String(origin.receiveCount) };
+  }
+  if (origin.heldSince !== undefined) {
+    attributes[HELD_SINCE_ATTRIBUTE] = { DataType: 'Number', StringValue: String(origin.heldSince) };
+  }
   if (details.code) attributes.errorCode = text(details.code);
   if (details.responseCode)
     attributes.responseCode = { DataType: 'Number', StringValue: String(details.responseCode) };
@@ -48,10 +61,27 @@ export async function sendToDeadLetterQueue(
 
 /**
  * Hands an alert to the durable queue for a later attempt (the HTTP path's fallback when Gmail is
- * briefly unavailable). `delaySeconds` keeps quota-blocked alerts away from Gmail for a while.
+ * briefly unavailable, and the hold for a Gmail quota block). `delaySeconds` keeps quota-blocked
+ * alerts away from Gmail for a while; `heldSince` travels with the message so a hold has an end.
  */
-export async function enqueueAlert(queueUrl: string, body: string, delaySeconds: number): Promise<void> {
+export async function enqueueAlert(
+  queueUrl: string,
+  body: string,
+  delaySeconds: number,
+  heldSince?: number,
+): Promise<void> {
   await sqs().send(
-    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }),
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      DelaySeconds: delaySeconds,
+      ...(heldSince === undefined
+        ? {}
+        : {
+            MessageAttributes: {
+              [HELD_SINCE_ATTRIBUTE]: { DataType: 'Number', StringValue: String(heldSince) },
+            },
+          }),
+    }),
   );
 }

@@ -9,6 +9,7 @@ import type {
 } from 'aws-lambda';
 import { parseAlert, parseJsonBody } from '../core/alert.ts';
 import { sendDeadline } from '../core/deadline.ts';
+import { QUOTA_HOLD_DELAY_SECONDS } from '../core/deliver-or-park.ts';
 import { AlertError } from '../core/errors.ts';
 import { toHttpError } from '../core/http-response.ts';
 import { describeFailure, logger } from '../core/logger.ts';
@@ -19,8 +20,6 @@ const runtime = initRuntime();
 
 // API Gateway waits 29 s at most; answer well before that, with the queue as the fallback.
 const HTTP_SEND_CAP_MS = 20_000;
-// A quota block lasts hours: keep the alert off Gmail for the longest delay SQS allows.
-const QUOTA_DELAY_SECONDS = 900;
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
   statusCode,
@@ -45,7 +44,9 @@ async function handleAlertRequest(
     if (!(error instanceof AlertError) || !error.retryable) throw error;
     if (!config.queueUrl) throw toHttpError(error, { 'Retry-After': '60' });
     try {
-      await enqueueAlert(config.queueUrl, body, error.failureClass === 'quota' ? QUOTA_DELAY_SECONDS : 0);
+      if (error.failureClass === 'quota')
+        await enqueueAlert(config.queueUrl, body, QUOTA_HOLD_DELAY_SECONDS, Date.now());
+      else await enqueueAlert(config.queueUrl, body, 0);
     } catch {
       // Neither Gmail nor the queue took it: tell the caller to try again, not "internal error".
       logger.error('Alert could not be queued either', describeFailure(error));

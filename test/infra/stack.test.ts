@@ -84,6 +84,7 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           SECRET_CACHE_SECONDS: '300',
           ALERT_QUEUE_URL: { Ref: queueId },
           ALERT_DLQ_URL: { Ref: dlqId },
+          ALERT_MAX_RECEIVES: '5',
           POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           NODE_OPTIONS: '--enable-source-maps',
@@ -104,17 +105,17 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
         expect(statement.Resource).toEqual({ Ref: secretId });
     });
 
-    it('may send: http to the queue and the DLQ, sqs and eventbridge to the DLQ, doctor nowhere', () => {
+    it('may send: http, sqs and eventbridge to the queue and the DLQ, doctor nowhere', () => {
       const sendsTo = (name: FunctionName) =>
         roleStatements(result, name)
           .filter((statement) => actionsOf(statement).includes('sqs:SendMessage'))
           .flatMap((statement) =>
             Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource],
           );
-      expect(sendsTo('http')).toEqual(expect.arrayContaining([{ 'Fn::GetAtt': [queueId, 'Arn'] }, dlqArn]));
-      expect(sendsTo('http')).toHaveLength(2);
-      expect(sendsTo('sqs')).toEqual([dlqArn]);
-      expect(sendsTo('eventbridge')).toEqual([dlqArn]);
+      for (const name of ['http', 'sqs', 'eventbridge'] as const) {
+        expect(sendsTo(name)).toEqual(expect.arrayContaining([{ 'Fn::GetAtt': [queueId, 'Arn'] }, dlqArn]));
+        expect(sendsTo(name)).toHaveLength(2);
+      }
       const doctorSqs = roleStatements(result, 'doctor')
         .flatMap(actionsOf)
         .filter((action) => action.startsWith('sqs:'));

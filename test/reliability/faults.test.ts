@@ -46,8 +46,8 @@ function expectHttp(observation: Observation, expected: Expected) {
     expect(observation.queued).toEqual([]);
     return;
   }
-  if (expected.outcome === 'retried' && expected.failureClass !== 'config') {
-    // Never dropped: the alert is on the durable queue, held back for a quota block.
+  if (expected.outcome === 'held' || (expected.outcome === 'retried' && expected.failureClass !== 'config')) {
+    // Never dropped: the alert is on the durable queue (held back 15 minutes for a quota block).
     expect(response?.statusCode).toBe(202);
     expect(JSON.parse(response?.body ?? '{}')).toEqual({
       queued: true,
@@ -58,7 +58,8 @@ function expectHttp(observation: Observation, expected: Expected) {
     });
     expect(observation.queued).toHaveLength(1);
     expect(observation.queued[0]?.Body).toBe(observation.body);
-    expect(observation.queued[0]?.DelaySeconds ?? 0).toBe(expected.queueDelaySeconds ?? 0);
+    if (expected.outcome === 'held') expectHeld(observation);
+    else expect(observation.queued[0]?.DelaySeconds ?? 0).toBe(0);
     return;
   }
   // Configuration errors fail closed (500); final Gmail refusals are a bad gateway (502).
@@ -69,6 +70,20 @@ function expectHttp(observation: Observation, expected: Expected) {
   });
   expect(response?.body).not.toMatch(/\bat .+:\d+:\d+/);
   expect(observation.queued).toEqual([]);
+}
+
+/** A quota hold: one message back on the alerts queue, 15 minutes out, stamped with when the hold began. */
+function expectHeld(observation: Observation) {
+  expect(observation.deadLetters).toEqual([]);
+  expect(observation.queued).toHaveLength(1);
+  const [held] = observation.queued;
+  expect(held?.DelaySeconds).toBe(900);
+  const since = Number(held?.MessageAttributes.heldSince?.StringValue);
+  expect(Date.now() - since).toBeGreaterThanOrEqual(0);
+  expect(Date.now() - since).toBeLessThan(60_000);
+  if (observation.trigger === 'eventbridge')
+    expect(JSON.parse(held?.Body ?? '{}').id).toBe(observation.sourceId);
+  else expect(held?.Body).toBe(observation.body);
 }
 
 function expectDeadLetter(observation: Observation, expected: Expected & { outcome: 'dead-lettered' }) {
@@ -112,6 +127,12 @@ function expectSqs(observation: Observation, expected: Expected) {
     expectDeadLetter(observation, expected);
     return;
   }
+  if (expected.outcome === 'held') {
+    // Handled: a delayed copy is back on the queue, so the receive count starts again.
+    expect(observation.batch).toEqual({ batchItemFailures: [] });
+    expectHeld(observation);
+    return;
+  }
   expect(observation.deadLetters).toEqual([]);
   expect(observation.batch).toEqual({
     batchItemFailures: expected.outcome === 'delivered' ? [] : [{ itemIdentifier: observation.sourceId }],
@@ -126,6 +147,11 @@ function expectEventBridge(observation: Observation, expected: Expected) {
     return;
   }
   expect(observation.thrown).toBeUndefined();
+  if (expected.outcome === 'held') {
+    expect(observation.returned).toBe('held');
+    expectHeld(observation);
+    return;
+  }
   if (expected.outcome === 'delivered') {
     expect(observation.returned).toBe('delivered');
     expect(observation.deadLetters).toEqual([]);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmailReplies } from '../support/gmail-replies.ts';
 import {
@@ -5,6 +6,7 @@ import {
   type Deployment,
   type DeploymentOptions,
   deploy,
+  recordFromQueued,
   SECRET_ID,
   sqsRecord,
 } from './support/deployment.ts';
@@ -30,17 +32,70 @@ const deliveredKeys = (deployment: Deployment) =>
   deployment.gmail.messages.map((message) => message.parsed.headers.get('x-alert-dedup-key'));
 
 describe('held alerts go out once the fault has passed', () => {
-  it('delivers a quota-held SQS record when SQS redelivers it after the block', async () => {
+  it('delivers a quota-held SQS record when the queue hands its delayed copy back after the block', async () => {
+    await withDeployment({}, async (deployment) => {
+      const sqs = await deployment.sqsHandler();
+      deployment.gmail.failNext({ at: 'mail', ...gmailReplies.dailyLimitExceeded, times: 2 });
+      const record = sqsRecord(alert('quota-held'));
+
+      // Held, not failed: a delayed copy goes back on the queue, carrying when the hold began.
+      expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+      const [held] = deployment.queued();
+      if (!held) throw new Error('the quota-blocked alert was not held on the queue');
+      const since = held.MessageAttributes.heldSince?.StringValue;
+
+      // Still blocked 15 minutes later: held again, the start of the hold unchanged.
+      expect(await sqs([recordFromQueued(held)])).toEqual({ batchItemFailures: [] });
+      const [, again] = deployment.queued();
+      if (!again) throw new Error('the second hold was not queued');
+      expect(again.MessageAttributes.heldSince?.StringValue).toBe(since);
+
+      expect(await sqs([recordFromQueued(again)])).toEqual({ batchItemFailures: [] });
+      expect(deliveredKeys(deployment)).toEqual(['quota-held']);
+      expect(deployment.deadLetters()).toEqual([]);
+    });
+  });
+
+  it('parks a quota-held alert with its reason once the hold has outlasted a Gmail block (25 h)', async () => {
     await withDeployment({}, async (deployment) => {
       const sqs = await deployment.sqsHandler();
       deployment.gmail.failNext({ at: 'mail', ...gmailReplies.dailyLimitExceeded });
-      const record = sqsRecord(alert('quota-held'));
+      const record = recordFromQueued({
+        MessageId: randomUUID(),
+        QueueUrl: '',
+        Body: alert('held-too-long'),
+        MessageAttributes: {
+          heldSince: { DataType: 'Number', StringValue: String(Date.now() - 26 * 3_600_000) },
+        },
+      });
 
-      expect(await sqs([record])).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
-      expect(await sqs([sqsRecord(record.body, record.messageId, 2)])).toEqual({ batchItemFailures: [] });
+      expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+      expect(deployment.queued()).toEqual([]);
+      const [parked] = deployment.deadLetters();
+      expect(parked?.MessageAttributes.failureClass?.StringValue).toBe('quota');
+      expect(parked?.MessageAttributes.heldSince?.StringValue).toBe(
+        record.messageAttributes.heldSince?.stringValue,
+      );
+    });
+  });
 
-      expect(deliveredKeys(deployment)).toEqual(['quota-held']);
-      expect(deployment.deadLetters()).toEqual([]);
+  it("parks a transient failure with its reason on the queue's last receive, instead of a silent redrive", async () => {
+    await withDeployment({}, async (deployment) => {
+      const sqs = await deployment.sqsHandler();
+      deployment.gmail.failNext({ at: 'mail', ...gmailReplies.tryAgainLater, times: 2 });
+      const body = alert('last-receive');
+
+      expect(await sqs([sqsRecord(body, 'm-1', 4)])).toEqual({
+        batchItemFailures: [{ itemIdentifier: 'm-1' }],
+      });
+      expect(await sqs([sqsRecord(body, 'm-1', 5)])).toEqual({ batchItemFailures: [] });
+      const [parked] = deployment.deadLetters();
+      expect(parked?.Body).toBe(body);
+      expect(parked?.MessageAttributes).toMatchObject({
+        failureClass: { StringValue: 'transient' },
+        receiveCount: { StringValue: '5' },
+        reason: { StringValue: expect.stringContaining('421') },
+      });
     });
   });
 

@@ -85,6 +85,24 @@ export function sqsRecord(body: string, messageId: string = randomUUID(), receiv
   };
 }
 
+/** The record Lambda hands the sqs function when SQS delivers a message the functions queued. */
+export function recordFromQueued(message: SqsStoredMessage, receiveCount = 1): SQSRecord {
+  return {
+    ...sqsRecord(message.Body, message.MessageId, receiveCount),
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType,
+          ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+  };
+}
+
 /** An EventBridge event whose detail is an alert (the custom-event path). */
 export function alertEvent(detail: unknown, id: string = randomUUID()): EventBridgeEvent<string, unknown> {
   return {
@@ -136,6 +154,8 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     ALERT_ALLOWED_RECIPIENTS: ALLOWED_RECIPIENTS,
     ALERT_QUEUE_URL: queueUrl,
     ALERT_DLQ_URL: deadLetterQueueUrl,
+    // As the stack sets it: the alerts queue's maxReceiveCount.
+    ALERT_MAX_RECEIVES: '5',
     SMTP_TIMEOUT_MS: '2000',
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_DEV: undefined,

@@ -36,10 +36,11 @@ export type Expected =
   /** Kept for a later attempt: HTTP queues it (202) or fails closed (500 for config); SQS and EventBridge retry. */
   | {
       outcome: 'retried';
-      failureClass: 'transient' | 'quota' | 'config';
+      failureClass: 'transient' | 'config';
       advice: Advice;
-      queueDelaySeconds?: number;
     }
+  /** Gmail's quota blocks the account: every trigger holds the alert on the queue, 15 minutes at a time. */
+  | { outcome: 'held'; failureClass: 'quota'; advice: Advice }
   /** Can never succeed as sent: HTTP answers 502, SQS and EventBridge park it in the DLQ with the reason. */
   | { outcome: 'dead-lettered'; failureClass: 'auth' | 'tls' | 'recipient' | 'permanent'; advice: Advice };
 
@@ -334,7 +335,7 @@ export const faultScenarios: FaultScenario[] = [
     name: '550 5.4.5 daily sending quota exceeded',
     fault: '550-5.4.5 Daily user sending limit exceeded (at MAIL)',
     arrange: (deployment) => deployment.gmail.failNext({ at: 'mail', ...gmailReplies.dailyLimitExceeded }),
-    expected: { outcome: 'retried', failureClass: 'quota', advice: 'quota', queueDelaySeconds: 900 },
+    expected: { outcome: 'held', failureClass: 'quota', advice: 'quota' },
   },
   {
     name: '452 4.5.3 too many recipients',
