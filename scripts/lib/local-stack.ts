@@ -8,6 +8,7 @@ import { type SecretsEndpoint, startSecretsEndpoint } from '../../test/support/s
 import { type SqsEndpoint, startSqsEndpoint } from '../../test/support/sqs-endpoint.ts';
 import { createTestPki, writeTestPki } from '../../test/support/tls.ts';
 import { type Outbox, type OutboxEntry, openOutbox } from './outbox.ts';
+import { MAX_RECEIVE_COUNT } from './queue-relay.ts';
 
 /** The demo account: what the local secret holds and the local Gmail-like server accepts. */
 export const DEMO_ACCOUNT = testGmailAccount;
@@ -66,6 +67,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ALERT_ALLOWED_RECIPIENTS: DEMO_ALLOWED_RECIPIENTS,
     ALERT_QUEUE_URL: queueUrl,
     ALERT_DLQ_URL: deadLetterQueueUrl,
+    // The local relay's maxReceiveCount, as the stack sets the queue's.
+    ALERT_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
     AWS_REGION: 'us-east-1',
     // The local endpoints want a signed request, as AWS does; they do not check the signature.
     AWS_ACCESS_KEY_ID: 'AKIALOCALONLY',

@@ -11,7 +11,7 @@ const POLL_MS = 200;
 const BATCH_SIZE = 10;
 /** Short, so a local retry is seen; the stack sets 6× the function timeout. */
 const VISIBILITY_TIMEOUT_MS = 5_000;
-const MAX_RECEIVE_COUNT = 3;
+export const MAX_RECEIVE_COUNT = 3;
 
 export interface QueueRelay {
   /** Sends a body to the alerts queue through the SQS API, as an application would. */

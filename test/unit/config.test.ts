@@ -22,6 +22,8 @@ describe('loadConfig', () => {
     expect(config.alertFrom).toBeUndefined();
     expect([...config.allowedRecipients.addresses]).toEqual(['oncall@example.com']);
     expect(config.queueUrl).toBeUndefined();
+    expect(config.maxReceives).toBeUndefined();
+    expect(loadConfig({ ...base, ALERT_MAX_RECEIVES: '5' }).maxReceives).toBe(5);
   });
 
   it('defaults to implicit TLS only for port 465', () => {
@@ -47,6 +49,7 @@ describe('loadConfig', () => {
     [{ ...base, ALERT_FROM: 'alerts' }, 'ALERT_FROM', 'bare e-mail address'],
     [{ ...base, SECRET_CACHE_SECONDS: '-1' }, 'SECRET_CACHE_SECONDS', 'whole number'],
     [{ ...base, ALERT_QUEUE_URL: 'not a url' }, 'ALERT_QUEUE_URL', 'queue URL'],
+    [{ ...base, ALERT_MAX_RECEIVES: '0' }, 'ALERT_MAX_RECEIVES', 'between 1 and 1000'],
   ])('names the variable and the problem for %j', (env, variable, problem) => {
     const error = configErrorOf(env);
     expect(error.variable).toBe(variable);
