@@ -20,8 +20,8 @@ export const QUOTA_HOLD_LIMIT_MS = 25 * 60 * 60 * 1000;
  * - delivered; or
  * - held on the alerts queue, 15 minutes at a time for up to 25 hours, when Gmail's daily quota
  *   blocks the account (a retry on the trigger's own schedule would exhaust it within minutes); or
- * - left to the trigger's retry (this throws) when a later attempt could succeed: transient,
- *   configuration; or
+ * - left to the trigger's retry (this throws) when a later attempt could succeed (transient, or a
+ *   configuration someone can fix); or
  * - parked in the dead-letter queue with its class, reason and advice when it can never succeed as
  *   it is, or when this is the queue's last receive (so even an exhausted retry arrives with a reason).
  * If holding or parking is impossible, this throws too, so the trigger keeps the alert.
@@ -45,8 +45,11 @@ export async function deliverOrPark(
     });
     return { status: 'delivered', receipt };
   } catch (error) {
-    if (!(error instanceof AlertError) || error.failureClass === 'config') {
-      logger.warn('Alert not delivered; left for retry', { ...origin, ...describeFailure(error) });
+    if (!(error instanceof AlertError)) {
+      logger.error('Alert not delivered: unexpected error; left for retry', {
+        ...origin,
+        ...describeFailure(error),
+      });
       throw error;
     }
     const heldSince = origin.heldSince ?? Date.now();
@@ -63,7 +66,8 @@ export async function deliverOrPark(
       config.maxReceives !== undefined &&
       origin.receiveCount !== undefined &&
       origin.receiveCount >= config.maxReceives;
-    if (error.retryable && !lastReceive && !holdExpired) {
+    const worthRetrying = error.retryable || error.failureClass === 'config';
+    if (worthRetrying && !lastReceive && !holdExpired) {
       logger.warn('Alert not delivered; left for retry', { ...origin, ...describeFailure(error) });
       throw error;
     }

@@ -49,6 +49,27 @@ async function sqs(overrides: Record<string, string | undefined> = {}) {
     );
 }
 
+async function sqsReceivedTimes(receiveCount: number, overrides: Record<string, string | undefined>) {
+  stack.apply(overrides);
+  const handler = await coldStart<SQSEvent, SQSBatchResponse>('sqs');
+  const [template] = loadEvent<SQSEvent>('sqs-alerts').Records;
+  if (!template) throw new Error('events/sqs-alerts.json has no record');
+  return (body: string) =>
+    handler(
+      {
+        Records: [
+          {
+            ...template,
+            messageId: `received-${receiveCount}`,
+            attributes: { ...template.attributes, ApproximateReceiveCount: String(receiveCount) },
+            body,
+          },
+        ],
+      },
+      createLambdaContext(),
+    );
+}
+
 const countersNow = () => ({
   connections: stack.gmail.stats.connections,
   auths: stack.gmail.stats.authAttempts,
@@ -240,6 +261,22 @@ describe('sqs handler', () => {
     const invoke = await sqs({ ALERT_DLQ_URL: undefined });
     const result = await invoke('{not json');
     expect(result.batchItemFailures).toHaveLength(1);
+  });
+
+  it("retries a configuration error, and parks it with its reason on the queue's last receive", async () => {
+    const broken = { GMAIL_SECRET_ID: 'no-such-secret', ALERT_MAX_RECEIVES: '5' };
+    const body = JSON.stringify({ subject: 'while the secret is missing' });
+    const early = await sqsReceivedTimes(1, broken);
+    expect((await early(body)).batchItemFailures).toEqual([{ itemIdentifier: 'received-1' }]);
+
+    const dlqBefore = stack.sqs.messages(stack.deadLetterQueueUrl).length;
+    const last = await sqsReceivedTimes(5, broken);
+    expect((await last(body)).batchItemFailures).toEqual([]);
+    const [parked] = stack.sqs.messages(stack.deadLetterQueueUrl).slice(dlqBefore);
+    expect(parked?.Body).toBe(body);
+    expect(parked?.MessageAttributes.failureClass?.StringValue).toBe('config');
+    expect(parked?.MessageAttributes.reason?.StringValue).toContain('GMAIL_SECRET_ID');
+    expect(parked?.MessageAttributes.receiveCount?.StringValue).toBe('5');
   });
 
   it('reports transient failures in batchItemFailures and delivers the rest', async () => {
