@@ -31,7 +31,7 @@ async function http(overrides: Record<string, string | undefined> = {}) {
     handler({ ...loadEvent<APIGatewayProxyEvent>('http-alert'), body }, createLambdaContext());
 }
 
-async function sqs(overrides: Record<string, string | undefined> = {}) {
+async function sqs(overrides: Record<string, string | undefined> = {}, receiveCount = 1) {
   stack.apply(overrides);
   const handler = await coldStart<SQSEvent, SQSBatchResponse>('sqs');
   const [template] = loadEvent<SQSEvent>('sqs-alerts').Records;
@@ -42,29 +42,9 @@ async function sqs(overrides: Record<string, string | undefined> = {}) {
         Records: bodies.map((body, index) => ({
           ...template,
           messageId: `message-${index}-${Math.random().toString(36).slice(2)}`,
+          attributes: { ...template.attributes, ApproximateReceiveCount: String(receiveCount) },
           body,
         })),
-      },
-      createLambdaContext(),
-    );
-}
-
-async function sqsReceivedTimes(receiveCount: number, overrides: Record<string, string | undefined>) {
-  stack.apply(overrides);
-  const handler = await coldStart<SQSEvent, SQSBatchResponse>('sqs');
-  const [template] = loadEvent<SQSEvent>('sqs-alerts').Records;
-  if (!template) throw new Error('events/sqs-alerts.json has no record');
-  return (body: string) =>
-    handler(
-      {
-        Records: [
-          {
-            ...template,
-            messageId: `received-${receiveCount}`,
-            attributes: { ...template.attributes, ApproximateReceiveCount: String(receiveCount) },
-            body,
-          },
-        ],
       },
       createLambdaContext(),
     );
@@ -266,11 +246,11 @@ describe('sqs handler', () => {
   it("retries a configuration error, and parks it with its reason on the queue's last receive", async () => {
     const broken = { GMAIL_SECRET_ID: 'no-such-secret', ALERT_MAX_RECEIVES: '5' };
     const body = JSON.stringify({ subject: 'while the secret is missing' });
-    const early = await sqsReceivedTimes(1, broken);
-    expect((await early(body)).batchItemFailures).toEqual([{ itemIdentifier: 'received-1' }]);
+    const early = await sqs(broken, 1);
+    expect((await early(body)).batchItemFailures).toHaveLength(1);
 
     const dlqBefore = stack.sqs.messages(stack.deadLetterQueueUrl).length;
-    const last = await sqsReceivedTimes(5, broken);
+    const last = await sqs(broken, 5);
     expect((await last(body)).batchItemFailures).toEqual([]);
     const [parked] = stack.sqs.messages(stack.deadLetterQueueUrl).slice(dlqBefore);
     expect(parked?.Body).toBe(body);

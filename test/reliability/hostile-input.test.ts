@@ -3,31 +3,13 @@ import {
   alertEvent,
   type Deployment,
   deploy,
-  type EventBridgeInvoke,
+  deployForSuite,
   type HttpInvoke,
-  type SqsInvoke,
   sqsRecord,
 } from './support/deployment.ts';
 import { type HostileInput, hostileInputs } from './support/hostile-inputs.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
 
-let output: OutputCapture;
-let deployment: Deployment;
-let http: HttpInvoke;
-let sqs: SqsInvoke;
-let eventBridge: EventBridgeInvoke;
-
-beforeAll(async () => {
-  output = captureOutput();
-  deployment = await deploy();
-  http = await deployment.http();
-  sqs = await deployment.sqsHandler();
-  eventBridge = await deployment.eventBridge();
-});
-afterAll(async () => {
-  await deployment.close();
-  output.stop();
-});
+const suite = deployForSuite();
 
 const failureClass = (input: HostileInput) => (input.status === 413 ? 'too-large' : 'invalid');
 
@@ -40,7 +22,7 @@ describe('hostile input, named cases', () => {
   it.each(hostileInputs.map((input) => [input.name, input] as const))(
     'HTTP answers %s with a 4xx naming the field, and opens no SMTP connection',
     async (_name, input) => {
-      const response = await http(input.body);
+      const response = await suite.http(input.body);
 
       expect(response.statusCode).toBe(input.status);
       expect(response.headers?.['Content-Type']).toBe('application/json');
@@ -49,7 +31,7 @@ describe('hostile input, named cases', () => {
       if (input.status === 400)
         expect(error.fields.map((issue: { field: string }) => issue.field)).toContain(input.field);
       expectNamed(error.message, input);
-      expect(deployment.gmail.stats.connections).toBe(0);
+      expect(suite.deployment.gmail.stats.connections).toBe(0);
     },
   );
 
@@ -57,18 +39,18 @@ describe('hostile input, named cases', () => {
     'SQS parks %s in the DLQ naming the field, and opens no SMTP connection',
     async (_name, input) => {
       const record = sqsRecord(input.body || ' ');
-      const before = deployment.deadLetters().length;
+      const before = suite.deployment.deadLetters().length;
 
-      const batch = await sqs([record]);
+      const batch = await suite.sqs([record]);
 
       expect(batch).toEqual({ batchItemFailures: [] });
-      const entries = deployment.deadLetters().slice(before);
+      const entries = suite.deployment.deadLetters().slice(before);
       expect(entries).toHaveLength(1);
       expect(entries[0]?.Body).toBe(record.body);
       expect(entries[0]?.MessageAttributes.failureClass?.StringValue).toBe(failureClass(input));
       expect(entries[0]?.MessageAttributes.sourceId?.StringValue).toBe(record.messageId);
       expectNamed(entries[0]?.MessageAttributes.reason?.StringValue, input);
-      expect(deployment.gmail.stats.connections).toBe(0);
+      expect(suite.deployment.gmail.stats.connections).toBe(0);
     },
   );
 
@@ -76,17 +58,17 @@ describe('hostile input, named cases', () => {
     'EventBridge parks a custom event with %s in the DLQ naming the field, and opens no SMTP connection',
     async (_name, input) => {
       const event = alertEvent(JSON.parse(input.body));
-      const before = deployment.deadLetters().length;
+      const before = suite.deployment.deadLetters().length;
 
-      const outcome = await eventBridge(event);
+      const outcome = await suite.eventBridge(event);
 
       expect(outcome).toBe('parked');
-      const entries = deployment.deadLetters().slice(before);
+      const entries = suite.deployment.deadLetters().slice(before);
       expect(entries).toHaveLength(1);
       expect(JSON.parse(entries[0]?.Body ?? '{}')).toEqual(event);
       expect(entries[0]?.MessageAttributes.failureClass?.StringValue).toBe('invalid');
       expectNamed(entries[0]?.MessageAttributes.reason?.StringValue, input);
-      expect(deployment.gmail.stats.connections).toBe(0);
+      expect(suite.deployment.gmail.stats.connections).toBe(0);
     },
   );
 });

@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmailReplies } from '../support/gmail-replies.ts';
-import {
-  alertEvent,
-  type Deployment,
-  type DeploymentOptions,
-  deploy,
-  sqsRecord,
-} from './support/deployment.ts';
+import { alertEvent, sqsRecord, withDeployment } from './support/deployment.ts';
 import { captureOutput, type OutputCapture } from './support/output-capture.ts';
 
 let output: OutputCapture;
@@ -17,15 +11,6 @@ afterAll(() => output.stop());
 
 // More SQS failures than the SDK's three attempts: the queue is down for this invocation.
 const SQS_DOWN = 6;
-
-async function withDeployment(options: DeploymentOptions, run: (deployment: Deployment) => Promise<void>) {
-  const deployment = await deploy(options);
-  try {
-    await run(deployment);
-  } finally {
-    await deployment.close();
-  }
-}
 
 describe('nothing is dropped when the durable side fails too', () => {
   it('HTTP answers 503 with Retry-After when Gmail is briefly unavailable and the fallback queue is down', async () => {

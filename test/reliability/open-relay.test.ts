@@ -1,38 +1,13 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addressTrick, allowedAddress } from './support/arbitraries.ts';
-import {
-  alertEvent,
-  type Deployment,
-  deploy,
-  type EventBridgeInvoke,
-  type HttpInvoke,
-  type SqsInvoke,
-  sqsRecord,
-} from './support/deployment.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+import { alertEvent, deployForSuite, sqsRecord } from './support/deployment.ts';
 
 // ALERT_ALLOWED_RECIPIENTS of every deployment here: one address, one whole domain (no subdomains).
 const onAllowList = (address: string) =>
   address === 'oncall@example.com' || /^[a-z0-9_%+-]+(\.[a-z0-9_%+-]+)*@ops\.example\.com$/.test(address);
 
-let output: OutputCapture;
-let deployment: Deployment;
-let http: HttpInvoke;
-let sqs: SqsInvoke;
-let eventBridge: EventBridgeInvoke;
-
-beforeAll(async () => {
-  output = captureOutput();
-  deployment = await deploy();
-  http = await deployment.http();
-  sqs = await deployment.sqsHandler();
-  eventBridge = await deployment.eventBridge();
-});
-afterAll(async () => {
-  await deployment.close();
-  output.stop();
-});
+const suite = deployForSuite();
 
 /** A recipient list mixing allowed addresses and tricks, in any order. */
 const recipients = fc.array(
@@ -44,7 +19,9 @@ const recipients = fc.array(
 );
 
 const mailsFor = (dedupKey: string) =>
-  deployment.gmail.messages.filter((message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey);
+  suite.deployment.gmail.messages.filter(
+    (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
+  );
 
 describe('never an open relay', () => {
   let sent = 0;
@@ -55,13 +32,13 @@ describe('never an open relay', () => {
       fc.asyncProperty(recipients, async (to) => {
         sent += 1;
         const dedupKey = `relay-http-${sent}`;
-        const before = deployment.gmail.messages.length;
+        const before = suite.deployment.gmail.messages.length;
 
-        const response = await http(JSON.stringify({ subject: 'Relay probe', dedupKey, to }));
+        const response = await suite.http(JSON.stringify({ subject: 'Relay probe', dedupKey, to }));
 
         if (response.statusCode === 400) {
           answers.refused += 1;
-          expect(deployment.gmail.messages.length).toBe(before);
+          expect(suite.deployment.gmail.messages.length).toBe(before);
           const fields = JSON.parse(response.body).error.fields.map(
             (issue: { field: string }) => issue.field,
           );
@@ -90,13 +67,14 @@ describe('never an open relay', () => {
         sent += 1;
         const dedupKey = `relay-queued-${sent}`;
         const alert = { subject: 'Relay probe', dedupKey, to };
-        const dead = deployment.deadLetters().length;
+        const dead = suite.deployment.deadLetters().length;
 
-        if (viaSqs) expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
-        else expect(await eventBridge(alertEvent(alert))).toMatch(/^(delivered|parked)$/);
+        if (viaSqs)
+          expect(await suite.sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
+        else expect(await suite.eventBridge(alertEvent(alert))).toMatch(/^(delivered|parked)$/);
 
         const rcpt = mailsFor(dedupKey).flatMap((message) => message.envelope.to);
-        const parked = deployment.deadLetters().length - dead;
+        const parked = suite.deployment.deadLetters().length - dead;
         expect(rcpt.every(onAllowList)).toBe(true);
         expect(rcpt.length > 0 ? 0 : 1).toBe(parked);
       }),
@@ -105,12 +83,12 @@ describe('never an open relay', () => {
   });
 
   it('no recipient outside the allow-list ever reached Gmail during the whole run', () => {
-    const everyRcpt = deployment.gmail.messages.flatMap((message) => message.envelope.to);
+    const everyRcpt = suite.deployment.gmail.messages.flatMap((message) => message.envelope.to);
     expect(everyRcpt.length).toBeGreaterThan(0);
     expect(everyRcpt.filter((address) => !onAllowList(address))).toEqual([]);
     expect(everyRcpt.join(' ')).not.toMatch(/evil/);
     // Nor in a header that could address it: every To: header lists only allowed addresses.
-    for (const message of deployment.gmail.messages) {
+    for (const message of suite.deployment.gmail.messages) {
       const headerTo = (Array.isArray(message.parsed.to) ? message.parsed.to : [message.parsed.to]).flatMap(
         (group) => group?.value.map((entry) => entry.address ?? '') ?? [],
       );

@@ -4,11 +4,10 @@ import { gmailReplies } from '../support/gmail-replies.ts';
 import {
   account,
   type Deployment,
-  type DeploymentOptions,
-  deploy,
   recordFromQueued,
   SECRET_ID,
   sqsRecord,
+  withDeployment,
 } from './support/deployment.ts';
 import { captureOutput, type OutputCapture } from './support/output-capture.ts';
 
@@ -17,15 +16,6 @@ beforeAll(() => {
   output = captureOutput();
 });
 afterAll(() => output.stop());
-
-async function withDeployment(options: DeploymentOptions, run: (deployment: Deployment) => Promise<void>) {
-  const deployment = await deploy(options);
-  try {
-    await run(deployment);
-  } finally {
-    await deployment.close();
-  }
-}
 
 const alert = (dedupKey: string) => JSON.stringify({ subject: `Recovery: ${dedupKey}`, dedupKey });
 const deliveredKeys = (deployment: Deployment) =>

@@ -7,6 +7,7 @@ import type {
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
+import { afterAll, beforeAll } from 'vitest';
 import { loadEvent } from '../../support/events.ts';
 import { type GmailServer, type GmailServerOptions, startGmailServer } from '../../support/gmail-server.ts';
 import { coldStart } from '../../support/lambda-bundle.ts';
@@ -14,6 +15,7 @@ import { createLambdaContext } from '../../support/lambda-context.ts';
 import { type SecretsEndpoint, startSecretsEndpoint } from '../../support/secrets-endpoint.ts';
 import { type SqsEndpoint, type SqsStoredMessage, startSqsEndpoint } from '../../support/sqs-endpoint.ts';
 import { type NatPath, startNatPath } from './nat-path.ts';
+import { captureOutput, type OutputCapture } from './output-capture.ts';
 
 /**
  * The Gmail account of every reliability test. The App Password is distinctive, so a search for it
@@ -196,4 +198,46 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
       await Promise.all([gmail.close(), secrets.close(), sqs.close(), nat?.close()]);
     },
   };
+}
+
+/** Runs `run` against a fresh deployment and always closes it (one deployment per test). */
+export async function withDeployment(
+  options: DeploymentOptions,
+  run: (deployment: Deployment) => Promise<void>,
+): Promise<void> {
+  const deployment = await deploy(options);
+  try {
+    await run(deployment);
+  } finally {
+    await deployment.close();
+  }
+}
+
+/** One deployment with all three handlers for a whole test file, its output captured (see {@link captureOutput}). */
+export interface SuiteDeployment {
+  deployment: Deployment;
+  http: HttpInvoke;
+  sqs: SqsInvoke;
+  eventBridge: EventBridgeInvoke;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that deploy once for the file, cold-start every handler and
+ * capture all output; the returned object is filled in before the first test runs.
+ */
+export function deployForSuite(): SuiteDeployment {
+  const suite = {} as SuiteDeployment;
+  let output: OutputCapture | undefined;
+  beforeAll(async () => {
+    output = captureOutput();
+    suite.deployment = await deploy();
+    suite.http = await suite.deployment.http();
+    suite.sqs = await suite.deployment.sqsHandler();
+    suite.eventBridge = await suite.deployment.eventBridge();
+  });
+  afterAll(async () => {
+    await suite.deployment?.close();
+    output?.stop();
+  });
+  return suite;
 }

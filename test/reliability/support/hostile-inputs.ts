@@ -21,7 +21,8 @@ const invalid = (name: string, body: string, field: string): HostileInput => ({
   eventBridge: isObjectWithSubject(body),
 });
 
-function isObjectWithSubject(body: string): boolean {
+/** Whether a raw body parses to an object with a string `subject`: what could pass for an alert. */
+export function isObjectWithSubject(body: string): boolean {
   try {
     const value = JSON.parse(body) as unknown;
     return (
