@@ -1,4 +1,5 @@
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSMessageAttributes } from 'aws-lambda';
 import type { AlertError } from './errors.ts';
 
 // Module scope: one SQS client per container, created on first use (most invocations never need it).
@@ -26,6 +27,12 @@ export interface AlertOrigin {
 
 /** The message attribute that carries {@link AlertOrigin.heldSince} through the queue. */
 export const HELD_SINCE_ATTRIBUTE = 'heldSince';
+
+/** Reads {@link AlertOrigin.heldSince} back from a received record's message attributes. */
+export function heldSinceOf(attributes: SQSMessageAttributes): { heldSince?: number } {
+  const value = Number(attributes[HELD_SINCE_ATTRIBUTE]?.stringValue);
+  return Number.isFinite(value) && value > 0 ? { heldSince: value } : {};
+}
 
 /**
  * Parks an alert that can never be delivered as it is, with its failure class and advice as message

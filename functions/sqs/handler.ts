@@ -5,7 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { sendDeadline } from '../core/deadline.ts';
 import { deliverOrPark } from '../core/deliver-or-park.ts';
 import { logger } from '../core/logger.ts';
-import { HELD_SINCE_ATTRIBUTE } from '../core/queues.ts';
+import { heldSinceOf } from '../core/queues.ts';
 import { alertFromQueuedBody } from '../core/record-alert.ts';
 import { initRuntime } from '../core/runtime.ts';
 
@@ -15,11 +15,6 @@ const processor = new BatchProcessor(EventType.SQS);
 // Records of one batch are sent in parallel; the pool's maxConnections bounds what Gmail sees.
 const SQS_SEND_CAP_MS = 25_000;
 
-function heldSinceOf(record: SQSRecord): { heldSince?: number } {
-  const value = Number(record.messageAttributes[HELD_SINCE_ATTRIBUTE]?.stringValue);
-  return Number.isFinite(value) && value > 0 ? { heldSince: value } : {};
-}
-
 async function processAlertRecord(record: SQSRecord, context: Context): Promise<void> {
   const current = runtime();
   await deliverOrPark(
@@ -28,7 +23,7 @@ async function processAlertRecord(record: SQSRecord, context: Context): Promise<
       trigger: 'sqs',
       id: record.messageId,
       receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-      ...heldSinceOf(record),
+      ...heldSinceOf(record.messageAttributes),
     },
     record.body,
     () => alertFromQueuedBody(record.body, current.config),
