@@ -53,7 +53,7 @@ export class StepSkipped {
 }
 
 const appPasswordFix = (username: string | undefined) =>
-  `Turn on 2-Step Verification for the account, create an App Password under Google Account → Security → App passwords (https://myaccount.google.com/apppasswords), and use the full address${username ? ` (${username})` : ''} as the username.`;
+  `Turn on 2-Step Verification for the account, create an App Password under Google Account → Security → App passwords (https://myaccount.google.com/apppasswords), and use the full address${username?.includes('@') ? ` (${username})` : ' (you@gmail.com or you@your-domain)'} as the username.`;
 
 const outboundFix = (port: number) =>
   `Allow outbound TCP ${port} on the way out: the security group's egress rules, a NAT gateway route for private subnets, or the corporate firewall${port === 25 ? '; port 25 is blocked on AWS, use 587 or 465' : ''}.`;
