@@ -139,8 +139,9 @@ runCommand(spec, async () => {
     process.stdout.write(
       `${mark.ok()} Sent "[${alert.severity.toUpperCase()}] ${alert.subject}" to ${receipt.accepted.join(', ')} through ${host}:${port} as ${credentials.username} in ${formatDuration(performance.now() - started)}\n  message id ${receipt.messageId}\n`,
     );
-    if (receipt.rejected.length > 0) {
-      process.stdout.write(`${mark.fail()} Refused recipients: ${receipt.rejected.join(', ')}\n`);
+    if (receipt.failed.length > 0) {
+      const refused = receipt.failed.map(({ address, failure }) => `${address} (${failure.message})`);
+      process.stdout.write(`${mark.fail()} Not delivered to: ${refused.join(', ')}\n`);
       return EXIT.failed;
     }
     return EXIT.ok;

@@ -72,7 +72,7 @@ describe('http handler', () => {
     const response = await send(event.body ?? '');
     expect(response.statusCode).toBe(200);
     const body = JSON.parse(response.body);
-    expect(body).toMatchObject({ accepted: ['oncall@example.com'], rejected: [] });
+    expect(body).toMatchObject({ accepted: ['oncall@example.com'], queued: [], refused: [] });
     expect(body.messageId).toMatch(/^<.+@example\.com>$/);
 
     const [mail] = await stack.gmail.waitForMessages(1);
