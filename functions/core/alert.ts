@@ -152,7 +152,7 @@ function prototypeKeyIssues(input: unknown): FieldIssue[] {
 }
 
 function schemaIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
-  return issues.map((issue) => {
+  return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return {
         field: issue.keys.map((key) => fieldName([...issue.path, key])).join(', '),
@@ -161,6 +161,10 @@ function schemaIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
     }
     if (issue.code === 'invalid_type' && issue.path.length === 0) {
       return { field: 'body', message: 'must be a JSON object' };
+    }
+    // A record key that fails its own checks: say which check, not just "Invalid key in record".
+    if (issue.code === 'invalid_key') {
+      return issue.issues.map((inner) => ({ field: fieldName(issue.path), message: inner.message }));
     }
     return { field: fieldName(issue.path) || 'body', message: issue.message };
   });
