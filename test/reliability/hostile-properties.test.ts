@@ -44,7 +44,7 @@ const TEMPLATE_ATTRIBUTES = new Set(['html', 'charset', 'style', 'align', 'href'
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 // Bidi controls and invisible characters, and anything a reader might decode as an encoded word: refused.
-const DISGUISE = /[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
+const DISGUISE = /[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 const oneLine = (value: string) => !CONTROL.test(value) && !DISGUISE.test(value) && !/=\?.*\?=/s.test(value);
 
 // Header values are unfolded and trimmed on the way; a difference beyond whitespace would be tampering.
