@@ -1,10 +1,16 @@
 import Mail from 'nodemailer/lib/mailer';
 import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Alert } from './alert.ts';
-import { ADVICE, classifySmtpFailure } from './classify.ts';
+import { classifySmtpFailure, repeatedRefusalError, STALE_CONNECTION_CODES } from './classify.ts';
 import type { AlertConfig } from './config.ts';
 import { AlertError, DeliveryError } from './errors.ts';
-import { fetchGmailCredentials, type GmailCredentials, passwordFingerprint } from './gmail-credentials.ts';
+import {
+  authPlainToken,
+  fetchGmailCredentials,
+  type GmailCredentials,
+  passwordFingerprint,
+} from './gmail-credentials.ts';
+import { ADVICE, isCredentialRefusal } from './gmail-replies.ts';
 import { renderAlert } from './render.ts';
 
 /** What Gmail accepted. */
@@ -22,9 +28,6 @@ type PooledTransport = ReturnType<typeof createPooledTransport>;
 interface AuthContext {
   sendCommand(command: string): Promise<{ status: number; response: string }>;
 }
-
-// Network failures that mean "this pooled connection died while we were frozen": worth one more try.
-const STALE_CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET']);
 
 function createPooledTransport(
   smtp: AlertConfig['smtp'],
@@ -216,21 +219,13 @@ export class GmailSender {
   async #authenticate(context: AuthContext): Promise<void> {
     const credentials = await this.#credentials();
     if (this.#isRefused(credentials)) {
-      throw new DeliveryError(
-        'Gmail refused these credentials moments ago (535 5.7.8); not sending them again',
-        'auth',
-        ADVICE.badCredentials,
-        { code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN' },
-      );
+      throw repeatedRefusalError();
     }
-    const token = Buffer.from(`\u0000${credentials.username}\u0000${credentials.password}`, 'utf8').toString(
-      'base64',
-    );
-    const reply = await context.sendCommand(`AUTH PLAIN ${token}`);
-    // nodemailer leaves `status` at 0 for multi-line replies ("535-5.7.8 ..."), which is how Gmail refuses.
+    const reply = await context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    // nodemailer leaves `status` at 0 for multi-line replies, which is how Gmail refuses.
     const status = Number(reply.response.slice(0, 3));
     if (status === 235) return;
-    if (status === 534 || status === 535) {
+    if (isCredentialRefusal(status)) {
       this.#refused.set(
         passwordFingerprint(credentials),
         Date.now() + this.#config.secretCacheSeconds * 1000,
