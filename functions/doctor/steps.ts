@@ -61,7 +61,11 @@ const codeOf = (error: unknown) => String((error as { code?: unknown }).code ?? 
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
 
 /** Why a TCP connection failed, and what to do; port 25 is named as blocked on AWS. */
-export function connectFailure(error: unknown, smtp: Pick<Smtp, 'host' | 'port'>, timeoutMs: number) {
+export function connectFailure(
+  error: unknown,
+  smtp: Pick<Smtp, 'host' | 'port'>,
+  timeoutMs: number,
+): DiagnosisStepError {
   const { host, port } = smtp;
   const code = codeOf(error);
   const blocked: Record<string, string> = {
