@@ -13,8 +13,6 @@ export interface GmailReplyMeaning {
   readonly cause: string;
   /** What to do, one line. */
   readonly advice: string;
-  /** The advice is the App Password procedure, which can name the account (see {@link adviceFor}). */
-  readonly appPasswordProcedure?: true;
 }
 
 const GENERIC_ACCOUNT = 'you@gmail.com or you@your-domain';
@@ -32,6 +30,9 @@ export function appPasswordAdvice(account?: string): string {
 }
 
 const RETRIED = 'The alert is retried with back-off.';
+
+// The fix for every refused login; adviceFor names the account in it.
+const APP_PASSWORD = appPasswordAdvice();
 
 /**
  * Gmail's SMTP replies as this product acts on them (Google's "Gmail SMTP errors and codes"), the one
@@ -82,8 +83,7 @@ export const GMAIL_REPLIES = {
     replies: ['534 5.7.9', '534'],
     failureClass: 'auth',
     cause: 'Gmail wants an App Password, not the account password',
-    advice: appPasswordAdvice(),
-    appPasswordProcedure: true,
+    advice: APP_PASSWORD,
   },
   browserSignIn: {
     replies: ['534 5.7.14', '5.7.14'],
@@ -95,8 +95,7 @@ export const GMAIL_REPLIES = {
     replies: ['535 5.7.8', '535'],
     failureClass: 'auth',
     cause: 'Gmail refused the username or App Password (wrong, revoked, or an account password)',
-    advice: appPasswordAdvice(),
-    appPasswordProcedure: true,
+    advice: APP_PASSWORD,
   },
   tooBig: {
     replies: ['552 5.3.4', '552', '5.3.4'],
@@ -193,7 +192,7 @@ export function withoutEnhancedStatus(line: string): string {
 
 /** The advice for an entry, naming the account where the advice is the App Password procedure. */
 export function adviceFor(meaning: GmailReplyMeaning, account?: string): string {
-  return meaning.appPasswordProcedure ? appPasswordAdvice(account) : meaning.advice;
+  return meaning.advice === APP_PASSWORD ? appPasswordAdvice(account) : meaning.advice;
 }
 
 /** Cause and advice in one line, for a person who sees neither the reply nor the account. */
