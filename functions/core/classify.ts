@@ -66,7 +66,7 @@ function meaningOf(
  * status code of the reply, looked up in the Gmail reply table.
  *
  * @example
- * classifySmtpFailure(err).failureClass // 'auth' for 535 5.7.8
+ * classifySmtpFailure(err).failureClass // 'auth' when Gmail refuses the App Password
  */
 export function classifySmtpFailure(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
