@@ -107,7 +107,7 @@ export const GMAIL_REPLIES = {
     replies: ['550 5.1.1', '550', '551', '553'],
     failureClass: 'recipient',
     cause: 'Gmail refused a recipient',
-    advice: 'Check the address and the allow-list.',
+    advice: 'Correct that recipient: check the address and the allow-list.',
   },
   permanent: {
     replies: ['5xx'],

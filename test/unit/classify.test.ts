@@ -27,7 +27,7 @@ describe('classifySmtpFailure', () => {
     ['452 4.5.3 Your message has too many recipients.', 'EENVELOPE', 'RCPT', 'transient', 'per-message'],
     ['452 4.2.2 The email account is over quota.', 'EENVELOPE', 'RCPT TO', 'transient', 'retried'],
     ["552 5.3.4 Your message exceeded Google's size limits.", 'EMESSAGE', 'DATA', 'permanent', 'too large'],
-    ['550 5.1.1 The email account does not exist.', 'EENVELOPE', 'RCPT', 'recipient', 'Check the address'],
+    ['550 5.1.1 The email account does not exist.', 'EENVELOPE', 'RCPT', 'recipient', 'check the address'],
     ['554 5.6.0 Message rejected.', 'EMESSAGE', 'DATA', 'permanent', 'permanently'],
     ['500 5.5.2 STARTTLS not understood', 'ETLS', 'STARTTLS', 'tls', 'STARTTLS'],
     ['454 4.7.0 TLS not available for now', 'ETLS', 'STARTTLS', 'transient', 'retried'],
