@@ -1,10 +1,21 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Alert } from './alert.ts';
-import { ADVICE, classifySmtpFailure } from './classify.ts';
+import {
+  classifySmtpFailure,
+  recipientLimitError,
+  repeatedRefusalError,
+  STALE_CONNECTION_CODES,
+} from './classify.ts';
 import type { AlertConfig } from './config.ts';
 import { AlertError, DeliveryError } from './errors.ts';
-import { fetchGmailCredentials, type GmailCredentials, passwordFingerprint } from './gmail-credentials.ts';
+import {
+  authPlainToken,
+  fetchGmailCredentials,
+  type GmailCredentials,
+  passwordFingerprint,
+} from './gmail-credentials.ts';
+import { enhancedStatusOf, isCredentialRefusal, isRecipientLimitReply } from './gmail-replies.ts';
 import { type RenderedAlert, renderAlert } from './render.ts';
 
 /** One recipient Gmail did not take, and why (its own reply to RCPT, or the failure of its message). */
@@ -42,10 +53,8 @@ interface SentInfo {
 interface RecipientReplyError extends Error {
   recipient?: unknown;
   responseCode?: number;
+  response?: string;
 }
-
-// Network failures that mean "this pooled connection died while we were frozen": worth one more try.
-const STALE_CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET']);
 
 // What nodemailer's Mail layer writes for `priority: 'high'`; this sender hands messages to the pool itself.
 const PRIORITY_HEADERS: Record<RenderedAlert['priority'], Record<string, string>> = {
@@ -212,12 +221,7 @@ export class GmailSender {
       if (round.deferred.length === 0) break;
       if (round.deferred.length === pending.length) {
         // Gmail took none of this round's recipients, so another round would be refused the same way.
-        const failure = new DeliveryError(
-          'Gmail accepted none of the recipients (452 4.5.3)',
-          'transient',
-          ADVICE.tooManyRecipients,
-          { code: 'EENVELOPE', responseCode: 452, command: 'RCPT TO' },
-        );
+        const failure = recipientLimitError();
         if (receipt.accepted.length === 0 && receipt.failed.length === 0) throw failure;
         receipt.failed.push(...round.deferred.map((address) => ({ address, failure })));
         break;
@@ -306,21 +310,13 @@ export class GmailSender {
     const credentials = await this.#credentials();
     this.#username = credentials.username;
     if (this.#isRefused(credentials)) {
-      throw new DeliveryError(
-        'Gmail refused these credentials moments ago (535 5.7.8); not sending them again',
-        'auth',
-        ADVICE.badCredentials,
-        { code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN' },
-      );
+      throw repeatedRefusalError();
     }
-    const token = Buffer.from(`\u0000${credentials.username}\u0000${credentials.password}`, 'utf8').toString(
-      'base64',
-    );
-    const reply = await context.sendCommand(`AUTH PLAIN ${token}`);
-    // nodemailer leaves `status` at 0 for multi-line replies ("535-5.7.8 ..."), which is how Gmail refuses.
+    const reply = await context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    // nodemailer leaves `status` at 0 for multi-line replies, which is how Gmail refuses.
     const status = Number(reply.response.slice(0, 3));
     if (status === 235) return;
-    if (status === 534 || status === 535) {
+    if (isCredentialRefusal(status)) {
       this.#refused.set(
         passwordFingerprint(credentials),
         Date.now() + this.#config.secretCacheSeconds * 1000,
@@ -381,7 +377,8 @@ function recipientRefusals(error: unknown): RoundResult | undefined {
 function sortRefusals(errors: RecipientReplyError[], round: RoundResult): void {
   for (const error of errors) {
     const address = String(error.recipient ?? '');
-    if (error.responseCode === 452) round.deferred.push(address);
+    if (isRecipientLimitReply(error.responseCode, enhancedStatusOf(error.response ?? '')))
+      round.deferred.push(address);
     else round.refused.push({ address, failure: classifySmtpFailure(error) });
   }
 }
