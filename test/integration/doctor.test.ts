@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { authPlainToken } from '../../functions/core/gmail-credentials.ts';
 import type { DiagnosisReport } from '../../functions/doctor/diagnose.ts';
@@ -25,6 +26,13 @@ interface DoctorRun {
   stderr: string;
 }
 
+/** Everything a stream says until it ends. */
+async function text(stream: Readable): Promise<string> {
+  let all = '';
+  for await (const chunk of stream) all += chunk;
+  return all;
+}
+
 // A doctor still running when the suite ends (a test timed out) is stopped rather than left behind.
 const running = new Set<ChildProcess>();
 
@@ -41,16 +49,12 @@ async function runDoctor(env: Record<string, string>, args: string[] = []): Prom
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
   running.add(child);
-  const [code] = (await once(child, 'close')) as [number | null];
+  const [stdout, stderr, [code]] = await Promise.all([
+    text(child.stdout),
+    text(child.stderr),
+    once(child, 'close') as Promise<[number | null]>,
+  ]);
   running.delete(child);
   everyOutput.push(stdout, stderr);
   return { code, stdout, stderr };
