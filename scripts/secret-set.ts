@@ -4,8 +4,9 @@ import {
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
-import { credentialsShapeProblem } from '../functions/core/diagnose-config.ts';
+import { appPasswordAdvice } from '../functions/core/gmail-replies.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
+import { credentialsShapeProblem } from '../functions/doctor/operator-config.ts';
 import {
   CommandFailedError,
   type CommandSpec,
@@ -46,9 +47,6 @@ const spec = {
   ],
 } as const satisfies CommandSpec;
 
-const FIX =
-  'Turn on 2-Step Verification, create an App Password under Google Account → Security → App passwords, and use the full address as username.';
-
 async function readCredentials(
   username: string | undefined,
 ): Promise<{ username: string; password: string }> {
@@ -86,7 +84,9 @@ runCommand(spec, async () => {
   };
   const problem = credentialsShapeProblem(credentials);
   if (problem) {
-    process.stderr.write(`${mark.fail(process.stderr)} Not written: ${problem}.\n    fix: ${FIX}\n`);
+    process.stderr.write(
+      `${mark.fail(process.stderr)} Not written: ${problem}.\n    fix: ${appPasswordAdvice(credentials.username)}\n`,
+    );
     return EXIT.failed;
   }
 

@@ -23,7 +23,7 @@ export const handler = middy<EventBridgeEvent<string, unknown>, DeliveryOutcome[
     const outcome = await deliverOrPark(
       current,
       { trigger: 'eventbridge', id: event.id },
-      serialiseEvent(event),
+      () => serialiseEvent(event),
       () => parseAlert(eventToAlertInput(event), current.config),
       sendDeadline(context, EVENT_SEND_CAP_MS),
     );
