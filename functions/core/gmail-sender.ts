@@ -180,7 +180,7 @@ export class GmailSender {
     } catch (error) {
       if (!(error instanceof DeliveryError) || error.failureClass !== 'auth' || signal.aborted) throw error;
       // Gmail refused the password: it may have been rotated. Read the secret again, once; only when
-      // it changed is AUTH tried again, so a wrong password never turns into a login loop (454 lock-out).
+      // it changed is AUTH tried again, so a wrong password never turns into a login loop (and a "too many login attempts" lock-out).
       if (!(await this.#recoverFromRefusal(generation))) throw error;
       return await this.#deliver(rendered, alert.to, signal);
     }
@@ -193,7 +193,7 @@ export class GmailSender {
   }
 
   /**
-   * Gmail answers 452 4.5.3 to recipients past its per-message limit: those go in a further message,
+   * Gmail refuses recipients past its per-message limit (the reply table's `tooManyRecipients`): those go in a further message,
    * round after round, and each recipient ends accepted or failed exactly once.
    */
   async #deliver(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<DeliveryReceipt> {
@@ -346,7 +346,7 @@ export class GmailSender {
   }
 }
 
-/** One message's outcome per recipient: 452 4.5.3 (`deferred`) means "in another message". */
+/** One message's outcome per recipient: `deferred` ones were past the per-message limit and go in another message. */
 interface RoundResult {
   messageId: string;
   accepted: string[];
