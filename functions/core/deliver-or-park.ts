@@ -43,7 +43,7 @@ type Decision =
 /**
  * The one rule that nothing is lost, for every trigger, for a whole alert (`scope: 'alert'`) or for
  * one recipient of it (`scope: 'recipient'`).
- * - Gmail's daily quota (550 5.4.5): held on the alerts queue, 15 minutes at a time for up to 25 h.
+ * - Gmail's daily quota (class `quota`): held on the alerts queue, 15 minutes at a time for up to 25 h.
  * - A failure a later attempt can fix (transient; config, which someone can fix): HTTP queues it; SQS
  *   and EventBridge leave it to their own retry, until the queue's last receive. A single recipient
  *   cannot use the trigger's retry (the others would get it twice), so a copy for them is queued.
