@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
-import { loadEvent } from '../test/support/events.ts';
+import { loadEvent } from '../local/sample-events.ts';
 
 const sample = loadEvent<SQSEvent>('sqs-alerts').Records[0];
 const severities = ['critical', 'high', 'warning', 'info'] as const;

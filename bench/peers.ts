@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
-import { type GmailServer, startGmailServer, testGmailAccount } from '../test/support/gmail-server.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../test/support/secrets-endpoint.ts';
-import { type SqsEndpoint, startSqsEndpoint } from '../test/support/sqs-endpoint.ts';
-import { createTestPki, writeTestPki } from '../test/support/tls.ts';
+import { type GmailServer, startGmailServer, testGmailAccount } from '../local/gmail-server.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../local/secrets-endpoint.ts';
+import { type SqsEndpoint, startSqsEndpoint } from '../local/sqs-endpoint.ts';
+import { createTestPki, writeTestPki } from '../local/tls.ts';
 import { startLatencyProxy } from './latency-proxy.ts';
 
 /** The Secrets Manager secret every benchmarked function reads. */

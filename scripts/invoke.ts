@@ -6,6 +6,15 @@ import { text } from 'node:stream/consumers';
 import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
 import type { DiagnosisReport } from '../functions/core/diagnose.ts';
 import {
+  assertBuilt,
+  compactLogLine,
+  type FunctionName,
+  type Invocation,
+  isFunctionName,
+  PROJECT_ROOT,
+  startLambdaHost,
+} from '../local/lambda-host.ts';
+import {
   CommandFailedError,
   type CommandSpec,
   dim,
@@ -18,15 +27,6 @@ import {
   UsageError,
 } from './lib/cli.ts';
 import { formatReport } from './lib/doctor-report.ts';
-import {
-  assertBuilt,
-  compactLogLine,
-  type FunctionName,
-  type Invocation,
-  isFunctionName,
-  PROJECT_ROOT,
-  startLambdaHost,
-} from './lib/lambda-host.ts';
 import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
 import type { OutboxEntry } from './lib/outbox.ts';
 

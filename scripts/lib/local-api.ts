@@ -3,11 +3,11 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { apiGatewayEvent, eventBridgeEvent, gatewayResponse } from './lambda-events.ts';
-import type { LambdaHost } from './lambda-host.ts';
+import { apiGatewayEvent, eventBridgeEvent, gatewayResponse } from '../../local/lambda-events.ts';
+import type { LambdaHost } from '../../local/lambda-host.ts';
+import type { QueueRelay } from '../../local/queue-relay.ts';
 import type { Outbox } from './outbox.ts';
 import { type DeadLetter, messagePage, notFoundPage, outboxPage } from './outbox-page.ts';
-import type { QueueRelay } from './queue-relay.ts';
 
 /** API Gateway's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;

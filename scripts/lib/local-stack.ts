@@ -3,12 +3,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type GmailServer, startGmailServer, testGmailAccount } from '../../test/support/gmail-server.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../../test/support/secrets-endpoint.ts';
-import { type SqsEndpoint, startSqsEndpoint } from '../../test/support/sqs-endpoint.ts';
-import { createTestPki, writeTestPki } from '../../test/support/tls.ts';
+import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
+import { MAX_RECEIVE_COUNT } from '../../local/queue-relay.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import { type SqsEndpoint, startSqsEndpoint } from '../../local/sqs-endpoint.ts';
+import { createTestPki, writeTestPki } from '../../local/tls.ts';
 import { type Outbox, type OutboxEntry, openOutbox } from './outbox.ts';
-import { MAX_RECEIVE_COUNT } from './queue-relay.ts';
 
 /** The demo account: what the local secret holds and the local Gmail-like server accepts. */
 export const DEMO_ACCOUNT = testGmailAccount;

@@ -6,19 +6,19 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk
 import { createTransport } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadEvent } from '../support/events.ts';
-import { gmailReplies } from '../support/gmail-replies.ts';
+import { gmailReplies } from '../../local/gmail-replies.ts';
 import {
   type GmailServer,
   type SmtpStage,
   startGmailServer,
   testGmailAccount,
-} from '../support/gmail-server.ts';
-import { createLambdaContext } from '../support/lambda-context.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../support/secrets-endpoint.ts';
-import { md5OfMessageAttributes, type SqsEndpoint, startSqsEndpoint } from '../support/sqs-endpoint.ts';
-import { startTcpProxy } from '../support/tcp-proxy.ts';
-import { createUntrustedCertificate, loadTestServerTls } from '../support/tls.ts';
+} from '../../local/gmail-server.ts';
+import { createLambdaContext } from '../../local/lambda-context.ts';
+import { loadEvent } from '../../local/sample-events.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import { md5OfMessageAttributes, type SqsEndpoint, startSqsEndpoint } from '../../local/sqs-endpoint.ts';
+import { startTcpProxy } from '../../local/tcp-proxy.ts';
+import { createUntrustedCertificate, loadTestServerTls } from '../../local/tls.ts';
 
 const alert = {
   from: testGmailAccount.user,

@@ -3,9 +3,9 @@ import {
   type GmailServerOptions,
   startGmailServer,
   testGmailAccount,
-} from './gmail-server.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from './secrets-endpoint.ts';
-import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
+} from '../../local/gmail-server.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import { type SqsEndpoint, startSqsEndpoint } from '../../local/sqs-endpoint.ts';
 
 export const SECRET_ID = 'gmail-alerts/app-password';
 /** The test account's App Password as Google shows it: four groups of four. */

@@ -8,12 +8,12 @@ import type {
   SQSRecord,
 } from 'aws-lambda';
 import { afterAll, beforeAll } from 'vitest';
-import { loadEvent } from '../../support/events.ts';
-import { type GmailServer, type GmailServerOptions, startGmailServer } from '../../support/gmail-server.ts';
+import { type GmailServer, type GmailServerOptions, startGmailServer } from '../../../local/gmail-server.ts';
+import { createLambdaContext } from '../../../local/lambda-context.ts';
+import { loadEvent } from '../../../local/sample-events.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../../../local/secrets-endpoint.ts';
+import { type SqsEndpoint, type SqsStoredMessage, startSqsEndpoint } from '../../../local/sqs-endpoint.ts';
 import { coldStart } from '../../support/lambda-bundle.ts';
-import { createLambdaContext } from '../../support/lambda-context.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../../support/secrets-endpoint.ts';
-import { type SqsEndpoint, type SqsStoredMessage, startSqsEndpoint } from '../../support/sqs-endpoint.ts';
 import { type NatPath, startNatPath } from './nat-path.ts';
 import { captureOutput, type OutputCapture } from './output-capture.ts';
 

@@ -3,9 +3,9 @@
 // failed come back after a short visibility timeout, and after maxReceiveCount go to the DLQ.
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import type { SqsEndpoint } from '../../test/support/sqs-endpoint.ts';
 import { type QueuedMessage, sqsEvent } from './lambda-events.ts';
 import type { LambdaHost } from './lambda-host.ts';
+import type { SqsEndpoint } from './sqs-endpoint.ts';
 
 const POLL_MS = 200;
 const BATCH_SIZE = 10;

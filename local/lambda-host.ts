@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+export const PROJECT_ROOT = join(import.meta.dirname, '..');
 export const DIST_FUNCTIONS = join(PROJECT_ROOT, 'dist', 'functions');
 
 /** The functions and their timeouts, as the stack deploys them (infra/alerting-stack.ts). */
