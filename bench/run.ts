@@ -75,6 +75,7 @@ const tutorialFile = join(buildDir, 'tutorial', 'index.mjs');
 await build({
   entryPoints: [join(import.meta.dirname, 'worker.ts')],
   outfile: workerFile,
+  bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node24',

@@ -66,6 +66,8 @@ export interface GmailServerOptions {
 export interface GmailServer {
   readonly host: string;
   readonly port: number;
+  /** Implicit TLS (as on 465) rather than STARTTLS (as on 587). */
+  readonly secure: boolean;
   /** `smtp://host:port` or `smtps://host:port`. */
   readonly url: string;
   readonly stats: GmailServerStats;
@@ -213,6 +215,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
   return {
     host,
     port,
+    secure: options.secure ?? false,
     url: `${options.secure ? 'smtps' : 'smtp'}://${host}:${port}`,
     stats,
     messages,
