@@ -61,11 +61,11 @@ interface Pending {
 }
 
 /**
- * Forwards `from` to `to`, delivering each chunk (and finally the FIN) `delay()` ms after it arrived,
- * in arrival order, and holding everything while `held()` is true. With no delay a chunk is written
- * at once, in the same turn of the event loop.
+ * Delivers what is pushed (chunks, `null` for the FIN) to `to`, each `delay()` ms after it was pushed,
+ * in order, holding everything while `held()` is true. With no delay a chunk is written at once, in
+ * the same turn of the event loop.
  */
-function delayedPipe(from: Socket, to: Socket, delay: () => number, held: () => boolean) {
+function delayedPipe(to: Socket, delay: () => number, held: () => boolean) {
   const queue: Pending[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
@@ -110,8 +110,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     const tap: Buffer[] = [];
     if (options.recordClientBytes) clientBytes.push(tap);
     const upstream = connect({ ...options.target, allowHalfOpen: true, noDelay: true });
-    const up = delayedPipe(client, upstream, delay, held);
-    const down = delayedPipe(upstream, client, delay, held);
+    const up = delayedPipe(upstream, delay, held);
+    const down = delayedPipe(client, delay, held);
     const flow: Flow = {
       client,
       upstream,
