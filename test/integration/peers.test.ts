@@ -212,6 +212,39 @@ describe('Gmail-like SMTP server', () => {
     expect(server.messages[0]?.envelope.to).toEqual(['a@example.com', 'b@example.com']);
   });
 
+  it.each([
+    ['550 5.1.1', gmailReplies.noSuchUser],
+    ['450 4.2.1', gmailReplies.recipientRateLimited],
+    ['450 4.2.1 (relay)', gmailReplies.peakRelayLimitExceeded],
+  ] as const)('refuses one named recipient with %s and accepts the others', async (_name, reply) => {
+    server = await startGmailServer();
+    server.failRecipient('Gone@Example.com', reply);
+    const to = ['a@example.com', 'gone@example.com', 'b@example.com'];
+
+    const info = await gmailTransport(server).sendMail({ ...alert, to });
+
+    expect(info.rejected).toEqual(['gone@example.com']);
+    expect(info.rejectedErrors?.[0]).toMatchObject({ responseCode: reply.code });
+    expect(info.rejectedErrors?.[0]?.response).toContain(reply.message.split('\n')[0]);
+    expect(server.messages[0]?.envelope.to).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it('refuses a named recipient only the given number of times', async () => {
+    server = await startGmailServer();
+    server.failRecipient('gone@example.com', gmailReplies.recipientRateLimited, 1);
+    const transport = gmailTransport(server);
+
+    const first = await transport.sendMail({ ...alert, to: ['a@example.com', 'gone@example.com'] });
+    const second = await transport.sendMail({ ...alert, to: ['a@example.com', 'gone@example.com'] });
+
+    expect(first.rejected).toEqual(['gone@example.com']);
+    expect(second.rejected).toEqual([]);
+    expect(server.messages.map((message) => message.envelope.to)).toEqual([
+      ['a@example.com'],
+      ['a@example.com', 'gone@example.com'],
+    ]);
+  });
+
   it.each(['fin', 'rst'] as const)('drops idle pooled connections with %s', async (mode) => {
     server = await startGmailServer();
     const transport = gmailTransport(server, { pool: true });
