@@ -74,5 +74,6 @@ export async function buildFunctions(): Promise<string[]> {
 
 if (import.meta.main) {
   const functionNames = await buildFunctions();
-  console.log(`built ${functionNames.map((n) => `dist/functions/${n}/index.mjs`).join(', ')}`);
+  // Progress goes to stderr: `cdk synth > template.yaml` runs this build and keeps only stdout.
+  console.error(`built ${functionNames.map((n) => `dist/functions/${n}/index.mjs`).join(', ')}`);
 }

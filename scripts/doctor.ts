@@ -1,5 +1,5 @@
 // npm run doctor: diagnoses a Gmail SMTP set-up step by step, here or inside the deployed stack.
-import { diagnoseGmailSetup } from '../functions/core/diagnose.ts';
+import { diagnoseGmailSetup } from '../functions/doctor/diagnose.ts';
 import {
   type CommandSpec,
   EXIT,

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
-import type { DiagnosisReport } from '../functions/core/diagnose.ts';
+import type { DiagnosisReport } from '../functions/doctor/diagnose.ts';
 import { jsonText } from '../local/json-text.ts';
 import {
   assertBuilt,

@@ -1,11 +1,9 @@
 // npm run secret:set: puts the Gmail username and App Password into the secret the functions read.
-import {
-  PutSecretValueCommand,
-  SecretsManagerClient,
-  SecretsManagerServiceException,
-} from '@aws-sdk/client-secrets-manager';
-import { credentialsShapeProblem } from '../functions/core/diagnose-config.ts';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { appPasswordAdvice } from '../functions/core/gmail-replies.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
+import { credentialsShapeProblem } from '../functions/doctor/operator-config.ts';
 import {
   CommandFailedError,
   type CommandSpec,
@@ -19,8 +17,12 @@ import {
 } from './lib/cli.ts';
 import { ask, askHidden, stdinLines } from './lib/prompt.ts';
 
+/** The stack `npx cdk deploy` creates (STACK_NAME in infra/app.ts) and its output naming the secret. */
+const DEFAULT_STACK_NAME = 'GmailAlerts';
+const SECRET_OUTPUT = 'GmailSecretArn';
+
 const spec = {
-  usage: 'npm run secret:set -- [--secret-id <name or ARN>] [--username <address>]',
+  usage: 'npm run secret:set -- [--secret-id <name or ARN> | --stack <name>] [--username <address>]',
   summary:
     'Writes {"username","password"} into the Gmail secret (PutSecretValue). On a terminal it asks for the username and\n' +
     'the App Password (hidden input); from a pipe it reads the username and the password as two lines, or only the\n' +
@@ -30,7 +32,12 @@ const spec = {
     'secret-id': {
       type: 'string',
       valueName: 'id',
-      description: 'The secret (default $GMAIL_SECRET_ID; stack output GmailSecretArn).',
+      description: `The secret (default $GMAIL_SECRET_ID, else the stack's ${SECRET_OUTPUT} output).`,
+    },
+    stack: {
+      type: 'string',
+      valueName: 'name',
+      description: `The deployed stack whose ${SECRET_OUTPUT} output names the secret (default ${DEFAULT_STACK_NAME}).`,
     },
     username: {
       type: 'string',
@@ -40,14 +47,76 @@ const spec = {
   },
   more: [
     'Examples:\n' +
+      `  npm run secret:set                                   # the secret of the deployed ${DEFAULT_STACK_NAME} stack\n` +
       '  npm run secret:set -- --secret-id prod/gmail-alerts\n' +
       '  printf "%s\\n" "$GMAIL_APP_PASSWORD" | npm run secret:set -- --secret-id prod/gmail-alerts --username you@gmail.com',
-    'AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, …).',
+    "AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, …); the region is the stack's.",
   ],
 } as const satisfies CommandSpec;
 
-const FIX =
-  'Turn on 2-Step Verification, create an App Password under Google Account → Security → App passwords, and use the full address as username.';
+/** What to do about an AWS SDK failure, by its error name; the SDK's messages never carry the value. */
+const AWS_HINTS: Record<string, string> = {
+  ResourceNotFoundException:
+    'The secret does not exist here: deploy the stack (it creates the secret), or check the name and AWS_REGION.',
+  AccessDeniedException:
+    'Your AWS identity may not write this secret: it needs secretsmanager:PutSecretValue.',
+  AccessDenied: 'Your AWS identity may not read the stack: it needs cloudformation:DescribeStacks.',
+  CredentialsProviderError:
+    'No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).',
+};
+
+const describeAwsError = (error: unknown): { name: string; summary: string } => {
+  const { name, message } = error as Error;
+  // A bare Error is the SDK's own complaint about its set-up: its message is the explanation.
+  return { name, summary: name === 'Error' ? `${name}: ${message}` : name };
+};
+
+/** Resolves the client's region up front, so a missing one is reported as such and not as a failed call. */
+async function requireRegion(client: { config: { region: () => Promise<string> } }, what: string) {
+  try {
+    return await client.config.region();
+  } catch {
+    throw new CommandFailedError(
+      `${what}: no AWS region is set.\n    fix: set AWS_REGION to the stack's region (or AWS_PROFILE to a profile with a region).`,
+    );
+  }
+}
+
+/**
+ * Finds the secret of a deployed stack: the value of its `GmailSecretArn` output (DescribeStacks).
+ * Fails with what to do when there is no region, no credentials, no such stack or no such output.
+ */
+async function findStackSecret(stackName: string): Promise<string> {
+  const client = new CloudFormationClient({ maxAttempts: 2 });
+  const what = `Could not find the secret of stack ${stackName}`;
+  const otherwise = 'name the secret with --secret-id (or GMAIL_SECRET_ID).';
+  const region = await requireRegion(client, `${what} (${SECRET_OUTPUT} output)`);
+  const looking = progress(`looking up the ${SECRET_OUTPUT} output of stack ${stackName} in ${region}`);
+  try {
+    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = Stacks?.[0];
+    const secretArn = stack?.Outputs?.find((output) => output.OutputKey === SECRET_OUTPUT)?.OutputValue;
+    if (!secretArn) {
+      throw new CommandFailedError(
+        `${what}: it has no ${SECRET_OUTPUT} output in ${region} (status ${stack?.StackStatus ?? 'unknown'}).\n` +
+          `    fix: wait until the deploy has completed (npx cdk deploy), or ${otherwise}`,
+      );
+    }
+    return secretArn;
+  } catch (error) {
+    if (error instanceof CommandFailedError) throw error;
+    const { name, summary } = describeAwsError(error);
+    // CloudFormation answers ValidationError for a stack that does not exist in this account and region.
+    const hint =
+      name === 'ValidationError'
+        ? `No stack ${stackName} in this account and region: deploy it (npx cdk deploy), set AWS_REGION to its region, pass --stack with its name, or ${otherwise}`
+        : `${AWS_HINTS[name] ?? 'Check AWS credentials and AWS_REGION.'} Or ${otherwise}`;
+    throw new CommandFailedError(`${what} in ${region} (${summary}).\n    fix: ${hint}`);
+  } finally {
+    looking.clear();
+    client.destroy();
+  }
+}
 
 async function readCredentials(
   username: string | undefined,
@@ -73,10 +142,22 @@ async function readCredentials(
 runCommand(spec, async () => {
   const { values, positionals } = parseCommandLine(spec);
   if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
-  const secretId = values['secret-id'] ?? process.env.GMAIL_SECRET_ID?.trim();
-  if (!secretId)
-    throw new UsageError('name the secret with --secret-id or GMAIL_SECRET_ID (stack output GmailSecretArn)');
+  if (values['secret-id'] !== undefined && values.stack !== undefined)
+    throw new UsageError('name the secret with --secret-id or with --stack, not both');
+  // An explicit --stack wins over a GMAIL_SECRET_ID left in the environment.
+  const namedSecret =
+    values['secret-id'] ??
+    (values.stack === undefined ? process.env.GMAIL_SECRET_ID?.trim() || undefined : undefined);
+  // Found before the password is asked for, so a missing stack never costs the user a typed password.
+  const secretId = namedSecret ?? (await findStackSecret(values.stack ?? DEFAULT_STACK_NAME));
+  if (namedSecret === undefined) {
+    process.stdout.write(
+      `${mark.ok()} Secret: ${secretId} (output ${SECRET_OUTPUT} of stack ${values.stack ?? DEFAULT_STACK_NAME})\n`,
+    );
+  }
 
+  const client = new SecretsManagerClient({ maxAttempts: 2 });
+  await requireRegion(client, `Not written to ${secretId}`);
   const typed = await readCredentials(values.username);
   const address = normaliseAddress(typed.username.trim());
   const credentials = {
@@ -86,11 +167,12 @@ runCommand(spec, async () => {
   };
   const problem = credentialsShapeProblem(credentials);
   if (problem) {
-    process.stderr.write(`${mark.fail(process.stderr)} Not written: ${problem}.\n    fix: ${FIX}\n`);
+    process.stderr.write(
+      `${mark.fail(process.stderr)} Not written: ${problem}.\n    fix: ${appPasswordAdvice(credentials.username)}\n`,
+    );
     return EXIT.failed;
   }
 
-  const client = new SecretsManagerClient({ maxAttempts: 2 });
   const writing = progress(`writing ${secretId}`);
   try {
     const output = await client.send(
@@ -107,19 +189,9 @@ runCommand(spec, async () => {
     return EXIT.ok;
   } catch (error) {
     writing.clear();
-    const name = error instanceof SecretsManagerServiceException ? error.name : (error as Error).name;
-    // The SDK's own messages name what is missing ("Region is missing"); they never carry the value.
-    const detail = name === 'Error' ? `: ${(error as Error).message}` : '';
-    const hints: Record<string, string> = {
-      ResourceNotFoundException:
-        'The secret does not exist here: deploy the stack (it creates the secret), or check the name and AWS_REGION.',
-      AccessDeniedException:
-        'Your AWS identity may not write this secret: it needs secretsmanager:PutSecretValue.',
-      CredentialsProviderError:
-        'No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).',
-    };
+    const { name, summary } = describeAwsError(error);
     throw new CommandFailedError(
-      `Not written to ${secretId} (${name}${detail}).\n    fix: ${hints[name] ?? 'Check AWS credentials, AWS_REGION and the secret name.'}`,
+      `Not written to ${secretId} (${summary}).\n    fix: ${AWS_HINTS[name] ?? 'Check AWS credentials, AWS_REGION and the secret name.'}`,
     );
   } finally {
     client.destroy();

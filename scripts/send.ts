@@ -1,11 +1,12 @@
 // npm run send: one alert through real Gmail from a laptop, with the functions' own sender and template.
 import { parseAlert } from '../functions/core/alert.ts';
 import type { AlertConfig } from '../functions/core/config.ts';
-import { credentialsShapeProblem, loadOperatorConfig } from '../functions/core/diagnose-config.ts';
 import { AlertError } from '../functions/core/errors.ts';
 import { fetchGmailCredentials, type GmailCredentials } from '../functions/core/gmail-credentials.ts';
+import { appPasswordAdvice } from '../functions/core/gmail-replies.ts';
 import { GmailSender } from '../functions/core/gmail-sender.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
+import { credentialsShapeProblem, loadOperatorConfig } from '../functions/doctor/operator-config.ts';
 import {
   CommandFailedError,
   type CommandSpec,
@@ -125,7 +126,7 @@ runCommand(spec, async () => {
   if (shape) {
     // Not even one attempt: failed logins count towards Gmail's lock-out.
     throw new CommandFailedError(
-      `Not sent: ${shape}.\n  Turn on 2-Step Verification, create an App Password under Google Account → Security → App passwords, and use the full address as username. npm run doctor checks the rest.`,
+      `Not sent: ${shape}.\n  ${appPasswordAdvice(credentials.username)} npm run doctor checks the rest.`,
     );
   }
 
@@ -139,8 +140,9 @@ runCommand(spec, async () => {
     process.stdout.write(
       `${mark.ok()} Sent "[${alert.severity.toUpperCase()}] ${alert.subject}" to ${receipt.accepted.join(', ')} through ${host}:${port} as ${credentials.username} in ${formatDuration(performance.now() - started)}\n  message id ${receipt.messageId}\n`,
     );
-    if (receipt.rejected.length > 0) {
-      process.stdout.write(`${mark.fail()} Refused recipients: ${receipt.rejected.join(', ')}\n`);
+    if (receipt.failed.length > 0) {
+      const refused = receipt.failed.map(({ address, failure }) => `${address} (${failure.message})`);
+      process.stdout.write(`${mark.fail()} Not delivered to: ${refused.join(', ')}\n`);
       return EXIT.failed;
     }
     return EXIT.ok;

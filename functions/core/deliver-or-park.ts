@@ -1,12 +1,26 @@
 import type { Alert } from './alert.ts';
-import { AlertError } from './errors.ts';
+import type { AlertConfig } from './config.ts';
+import { AlertError, type DeliveryError } from './errors.ts';
 import type { DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
 import { type AlertOrigin, enqueueAlert, sendToDeadLetterQueue } from './queues.ts';
 import type { AlertRuntime } from './runtime.ts';
 
+/** What became of one recipient of an alert that reached at least one of them (or could be split). */
+export type RecipientOutcome =
+  | { address: string; status: 'accepted' }
+  /** A copy addressed only to them waits on the alerts queue. */
+  | { address: string; status: 'queued'; failure: DeliveryError }
+  /** An entry addressed only to them waits in the dead-letter queue with its reason. */
+  | { address: string; status: 'parked'; failure: DeliveryError }
+  /** HTTP only: refused for good, and the caller is told so in the answer. */
+  | { address: string; status: 'refused'; failure: DeliveryError };
+
 export type DeliveryOutcome =
-  | { status: 'delivered'; receipt: DeliveryReceipt }
+  /** Settled per recipient: every address is accepted, queued, parked or refused. */
+  | { status: 'delivered'; messageId: string; recipients: RecipientOutcome[] }
+  /** HTTP only: the whole alert waits on the alerts queue for a later attempt. */
+  | { status: 'queued'; failure: AlertError }
   | { status: 'held'; failure: AlertError }
   | { status: 'parked'; failure: AlertError };
 
@@ -14,36 +28,87 @@ export type DeliveryOutcome =
 export const QUOTA_HOLD_DELAY_SECONDS = 900;
 /** Gmail blocks an account for up to 24 h; past that, holding longer would hide a different problem. */
 export const QUOTA_HOLD_LIMIT_MS = 25 * 60 * 60 * 1000;
+/** First delay of a copy for one recipient Gmail deferred (450 4.2.1 …); doubled on each attempt. */
+export const RECIPIENT_RETRY_DELAY_SECONDS = 60;
+/** Attempts for one deferred recipient when the queue's own receive limit is not configured. */
+const DEFAULT_RECIPIENT_ATTEMPTS = 5;
+
+/** What to do with an alert, or with one recipient of it, that Gmail did not take. */
+type Decision =
+  | { action: 'retry' }
+  | { action: 'queue'; delaySeconds: number; heldSince?: number; attempt?: number }
+  | { action: 'park' }
+  | { action: 'answer' };
 
 /**
- * The rule that nothing is lost, for triggers that can retry (SQS, EventBridge). An alert is
- * - delivered; or
- * - held on the alerts queue, 15 minutes at a time for up to 25 hours, when Gmail's daily quota
- *   blocks the account (a retry on the trigger's own schedule would exhaust it within minutes); or
- * - left to the trigger's retry (this throws) when a later attempt could succeed (transient, or a
- *   configuration someone can fix); or
- * - parked in the dead-letter queue with its class, reason and advice when it can never succeed as
- *   it is, or when this is the queue's last receive (so even an exhausted retry arrives with a reason).
- * If holding or parking is impossible, this throws too, so the trigger keeps the alert.
+ * The one rule that nothing is lost, for every trigger, for a whole alert (`scope: 'alert'`) or for
+ * one recipient of it (`scope: 'recipient'`).
+ * - Gmail's daily quota (550 5.4.5): held on the alerts queue, 15 minutes at a time for up to 25 h.
+ * - A failure a later attempt can fix (transient; config, which someone can fix): HTTP queues it; SQS
+ *   and EventBridge leave it to their own retry, until the queue's last receive. A single recipient
+ *   cannot use the trigger's retry (the others would get it twice), so a copy for them is queued.
+ * - Anything else, and anything out of attempts: SQS and EventBridge park it in the dead-letter queue
+ *   with its reason; HTTP answers the caller, who still has it.
+ */
+function decide(
+  failure: AlertError,
+  origin: AlertOrigin,
+  config: AlertConfig,
+  scope: 'alert' | 'recipient',
+): Decision {
+  const now = Date.now();
+  const heldSince = origin.heldSince ?? now;
+  const holdExpired = now - heldSince >= QUOTA_HOLD_LIMIT_MS;
+  const http = origin.trigger === 'http';
+  if (failure.failureClass === 'quota' && config.queueUrl && !holdExpired) {
+    return { action: 'queue', delaySeconds: QUOTA_HOLD_DELAY_SECONDS, heldSince };
+  }
+  if (failure.failureClass === 'transient' && scope === 'recipient' && config.queueUrl) {
+    const attempt = (origin.attempt ?? 1) + 1;
+    const limit = config.maxReceives ?? DEFAULT_RECIPIENT_ATTEMPTS;
+    if (attempt <= limit) {
+      const delaySeconds = Math.min(
+        QUOTA_HOLD_DELAY_SECONDS,
+        RECIPIENT_RETRY_DELAY_SECONDS * 2 ** (attempt - 2),
+      );
+      return { action: 'queue', delaySeconds, attempt };
+    }
+  } else if (http) {
+    if (failure.failureClass === 'transient' && config.queueUrl) return { action: 'queue', delaySeconds: 0 };
+  } else if (scope === 'alert') {
+    const lastReceive =
+      config.maxReceives !== undefined &&
+      origin.receiveCount !== undefined &&
+      origin.receiveCount >= config.maxReceives;
+    const worthRetrying = failure.retryable || failure.failureClass === 'config';
+    if (worthRetrying && !lastReceive && !holdExpired) return { action: 'retry' };
+  }
+  if (http) return { action: 'answer' };
+  // Without a dead-letter queue the trigger keeps the alert: a retry, never a loss.
+  return config.deadLetterQueueUrl ? { action: 'park' } : { action: 'retry' };
+}
+
+/**
+ * Delivers an alert and settles every recipient: delivered; held or queued on the alerts queue;
+ * left to the trigger's retry (this throws); parked in the dead-letter queue with its class, reason
+ * and advice; or, on HTTP, answered to the caller (this throws the classified failure). Recipients
+ * that got the alert are never sent it again: whatever remains for the others goes on in copies
+ * addressed only to them. If holding or parking is impossible, this throws too, so the trigger
+ * keeps the alert.
  */
 export async function deliverOrPark(
   runtime: AlertRuntime,
   origin: AlertOrigin,
-  body: string,
+  body: () => string,
   toAlert: () => Alert,
   deadlineMs: number,
 ): Promise<DeliveryOutcome> {
   const { config, sender } = runtime;
+  let alert: Alert;
+  let receipt: DeliveryReceipt;
   try {
-    const alert = toAlert();
-    const receipt = await sender.send(alert, { deadlineMs });
-    logger.info('Alert delivered', {
-      ...origin,
-      messageId: receipt.messageId,
-      accepted: receipt.accepted.length,
-      rejected: receipt.rejected.length,
-    });
-    return { status: 'delivered', receipt };
+    alert = toAlert();
+    receipt = await sender.send(alert, { deadlineMs });
   } catch (error) {
     if (!(error instanceof AlertError)) {
       logger.error('Alert not delivered: unexpected error; left for retry', {
@@ -52,34 +117,110 @@ export async function deliverOrPark(
       });
       throw error;
     }
-    const heldSince = origin.heldSince ?? Date.now();
-    const holdExpired = Date.now() - heldSince >= QUOTA_HOLD_LIMIT_MS;
-    if (error.failureClass === 'quota' && config.queueUrl && !holdExpired) {
-      await enqueueAlert(config.queueUrl, body, QUOTA_HOLD_DELAY_SECONDS, heldSince);
-      logger.warn('Alert held on the queue while Gmail blocks sending', {
-        ...origin,
-        ...describeFailure(error),
-      });
-      return { status: 'held', failure: error };
-    }
-    const lastReceive =
-      config.maxReceives !== undefined &&
-      origin.receiveCount !== undefined &&
-      origin.receiveCount >= config.maxReceives;
-    const worthRetrying = error.retryable || error.failureClass === 'config';
-    if (worthRetrying && !lastReceive && !holdExpired) {
-      logger.warn('Alert not delivered; left for retry', { ...origin, ...describeFailure(error) });
-      throw error;
-    }
-    if (!config.deadLetterQueueUrl) {
-      logger.error('Alert cannot be delivered and ALERT_DLQ_URL is not set; left for retry', {
-        ...origin,
-        ...describeFailure(error),
-      });
-      throw error;
-    }
-    await sendToDeadLetterQueue(config.deadLetterQueueUrl, body, error, origin);
-    logger.warn('Alert parked in the dead-letter queue', { ...origin, ...describeFailure(error) });
-    return { status: 'parked', failure: error };
+    return settleAlert(config, origin, body, error);
   }
+  const recipients = await settleRecipients(config, origin, alert, receipt);
+  logger.info('Alert delivered', {
+    ...origin,
+    messageId: receipt.messageId,
+    accepted: receipt.accepted.length,
+    ...(receipt.failed.length > 0
+      ? {
+          notAccepted: recipients
+            .filter((recipient) => recipient.status !== 'accepted')
+            .map((recipient) => ({
+              address: recipient.address,
+              outcome: recipient.status,
+              ...('failure' in recipient ? replyOf(recipient.failure) : {}),
+            })),
+        }
+      : {}),
+  });
+  return { status: 'delivered', messageId: receipt.messageId, recipients };
+}
+
+async function settleAlert(
+  config: AlertConfig,
+  origin: AlertOrigin,
+  body: () => string,
+  failure: AlertError,
+): Promise<DeliveryOutcome> {
+  const decision = decide(failure, origin, config, 'alert');
+  const described = { ...origin, ...describeFailure(failure) };
+  switch (decision.action) {
+    case 'retry':
+      if (config.deadLetterQueueUrl) logger.warn('Alert not delivered; left for retry', described);
+      else logger.error('Alert not delivered and ALERT_DLQ_URL is not set; left for retry', described);
+      throw failure;
+    case 'answer':
+      throw failure;
+    case 'queue': {
+      const queueUrl = config.queueUrl as string;
+      try {
+        await enqueueAlert(queueUrl, body(), decision.delaySeconds, decision.heldSince);
+      } catch (queueError) {
+        if (origin.trigger !== 'http') throw queueError;
+        // Neither Gmail nor the queue took it: the caller is told to try again.
+        logger.error('Alert could not be queued either', described);
+        throw failure;
+      }
+      if (failure.failureClass === 'quota') {
+        logger.warn('Alert held on the queue while Gmail blocks sending', described);
+        return { status: 'held', failure };
+      }
+      logger.warn('Alert queued for a later attempt', described);
+      return { status: 'queued', failure };
+    }
+    case 'park':
+      await sendToDeadLetterQueue(config.deadLetterQueueUrl as string, body(), failure, origin);
+      logger.warn('Alert parked in the dead-letter queue', described);
+      return { status: 'parked', failure };
+  }
+}
+
+async function settleRecipients(
+  config: AlertConfig,
+  origin: AlertOrigin,
+  alert: Alert,
+  receipt: DeliveryReceipt,
+): Promise<RecipientOutcome[]> {
+  const outcomes: RecipientOutcome[] = receipt.accepted.map((address) => ({ address, status: 'accepted' }));
+  for (const { address, failure } of receipt.failed) {
+    const decision = decide(failure, origin, config, 'recipient');
+    const copy = () => recipientCopy(alert, address);
+    const copyOrigin = { ...origin, recipient: address };
+    if (decision.action === 'queue') {
+      await enqueueAlert(
+        config.queueUrl as string,
+        copy(),
+        decision.delaySeconds,
+        decision.heldSince,
+        decision.attempt,
+      );
+      outcomes.push({ address, status: 'queued', failure });
+    } else if (decision.action === 'park') {
+      await sendToDeadLetterQueue(config.deadLetterQueueUrl as string, copy(), failure, copyOrigin);
+      outcomes.push({ address, status: 'parked', failure });
+    } else if (decision.action === 'answer') {
+      outcomes.push({ address, status: 'refused', failure });
+    } else {
+      // No queue to settle this recipient alone: the trigger retries the whole alert. The recipients
+      // that have it may get it twice, which is better than one who never does.
+      logger.error('A recipient could not be settled alone; the whole alert is left for retry', {
+        ...copyOrigin,
+        ...describeFailure(failure),
+      });
+      throw failure;
+    }
+  }
+  return outcomes;
+}
+
+/** The alert as a queue body addressed to one recipient only, so a redrive cannot reach the others. */
+export function recipientCopy(alert: Alert, address: string): string {
+  return JSON.stringify({ ...alert, to: [address] });
+}
+
+function replyOf(failure: DeliveryError): Record<string, unknown> {
+  return { failureClass: failure.failureClass, responseCode: failure.responseCode, reply: failure.message };
 }

@@ -1,6 +1,8 @@
 /**
- * The failure classes an alert can end in. Each one decides what happens to the alert:
- * `transient` and `quota` are retried or held, the others are final and go to the dead-letter queue.
+ * The failure classes an alert can end in. Each one decides what happens to the alert (see deliverOrPark):
+ * `transient` is retried and `quota` held on the queue; `config` is retried too, since someone can fix
+ * the deployment meanwhile, until the queue's last receive, then parked in the dead-letter queue; the
+ * others can never succeed as sent and are parked at once.
  */
 export type FailureClass =
   | 'transient'

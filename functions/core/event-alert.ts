@@ -1,10 +1,19 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { SEVERITIES } from './alert.ts';
+import { CONTROL_CHARACTERS, DISGUISING_CHARACTERS, SEVERITIES } from './alert.ts';
+import { findTooDeep, MAX_JSON_DEPTH, truncateDepth } from './json-depth.ts';
 
 type AnyEvent = EventBridgeEvent<string, unknown>;
 
+/** parseAlert's limit on `fields`; one entry is kept for the note that more was left out. */
 const MAX_FIELDS = 50;
 const MAX_VALUE = 2000;
+/** How deep `detail` is flattened into `detail.a.b[0]` keys; deeper parts are named, not shown. */
+export const MAX_FLATTEN_DEPTH = 16;
+/** The field that says the event had more values than one alert shows. */
+export const TRUNCATED_FIELD = 'truncated';
+
+const CONTROL_RUNS = new RegExp(`${CONTROL_CHARACTERS.source}+`, 'g');
+const DISGUISES = new RegExp(DISGUISING_CHARACTERS.source, 'g');
 
 /** Whether a parsed JSON value looks like an EventBridge event envelope rather than a plain alert. */
 export function isEventBridgeEvent(value: unknown): value is AnyEvent {
@@ -17,40 +26,69 @@ export function isEventBridgeEvent(value: unknown): value is AnyEvent {
   );
 }
 
-function oneLine(value: string, max: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: folding control characters is the point
-  const folded = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-  return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
+// Cut at a code point boundary, never between the halves of a surrogate pair.
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
 }
 
-/** Flattens nested detail into readable `a.b[0].c` keys with string values. */
-function flatten(value: unknown, prefix: string, into: Record<string, string>): void {
-  if (Object.keys(into).length >= MAX_FIELDS) return;
+// An event cannot be refused without losing the alert, so event-supplied text is made acceptable
+// instead: control characters fold to a space and disguising characters are dropped.
+function eventLabel(value: unknown, max: number): string {
+  const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  return clip(text.replace(CONTROL_RUNS, ' ').replace(DISGUISES, '').trim(), max);
+}
+
+/**
+ * An event-supplied value bound for a header (subject, source, dedup key): as {@link eventLabel}, and
+ * every `=?` becomes `= ?`, so no mail reader can decode an RFC 2047 encoded word out of it. The
+ * value as sent stays readable in the body's fields.
+ */
+function eventHeaderValue(value: unknown, max: number): string {
+  return clip(eventLabel(value, Number.POSITIVE_INFINITY).replaceAll('=?', '= ?'), max);
+}
+
+interface Flattened {
+  fields: Record<string, string>;
+  omitted: boolean;
+}
+
+/**
+ * Flattens nested detail into readable `a.b[0].c` keys with string values, bounded in depth
+ * ({@link MAX_FLATTEN_DEPTH}) and size (50 fields of at most 2000 characters), so any event renders.
+ */
+function flatten(value: unknown, prefix: string, depth: number, into: Flattened): void {
+  if (Object.keys(into.fields).length >= MAX_FIELDS - 1) {
+    into.omitted = true;
+    return;
+  }
+  const key = eventLabel(prefix, 100) || 'value';
   if (value === null || value === undefined) {
-    if (prefix) into[prefix] = value === null ? 'null' : '';
+    if (prefix) into.fields[key] = value === null ? 'null' : '';
+    return;
+  }
+  if (typeof value === 'object' && depth > MAX_FLATTEN_DEPTH) {
+    into.fields[key] = `… nested deeper than ${MAX_FLATTEN_DEPTH} levels; not shown`;
     return;
   }
   if (Array.isArray(value)) {
-    if (value.length === 0 && prefix) into[prefix] = '[]';
-    value.forEach((item, index) => {
-      flatten(item, `${prefix}[${index}]`, into);
-    });
+    if (value.length === 0 && prefix) into.fields[key] = '[]';
+    for (const [index, item] of value.entries()) flatten(item, `${prefix}[${index}]`, depth + 1, into);
     return;
   }
   if (typeof value === 'object') {
     const entries = Object.entries(value);
-    if (entries.length === 0 && prefix) into[prefix] = '{}';
-    for (const [key, item] of entries) flatten(item, prefix ? `${prefix}.${key}` : key, into);
+    if (entries.length === 0 && prefix) into.fields[key] = '{}';
+    for (const [name, item] of entries) flatten(item, prefix ? `${prefix}.${name}` : name, depth + 1, into);
     return;
   }
-  const text = String(value);
-  into[oneLine(prefix, 100) || 'value'] = text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+  into.fields[key] = clip(String(value), MAX_VALUE);
 }
 
 interface AlarmDetail {
-  alarmName?: string;
-  state?: { value?: string; reason?: string };
-  previousState?: { value?: string };
+  alarmName?: unknown;
+  state?: { value?: unknown; reason?: unknown };
 }
 
 /**
@@ -60,37 +98,50 @@ interface AlarmDetail {
  */
 export function eventToAlertInput(event: AnyEvent): Record<string, unknown> {
   const detail = event.detail;
-  const envelope: Record<string, string> = {
-    'detail-type': event['detail-type'],
-    source: event.source,
-    account: event.account,
-    region: event.region,
-    time: event.time,
-  };
-  if (event.resources?.length) envelope.resources = event.resources.join(', ');
 
   if (
     typeof detail === 'object' &&
     detail !== null &&
     typeof (detail as { subject?: unknown }).subject === 'string'
   ) {
+    // The detail is the caller's alert and is validated as strictly as one sent over HTTP.
     const input = detail as Record<string, unknown>;
-    return { source: `${event.source}`, dedupKey: event.id, ...input };
+    return {
+      source: eventHeaderValue(event.source, 200),
+      dedupKey: eventHeaderValue(event.id, 200),
+      ...input,
+    };
   }
 
-  const fields: Record<string, string> = {};
-  for (const [key, value] of Object.entries(envelope)) if (value) fields[key] = value;
-  flatten(detail, 'detail', fields);
+  const envelope: Record<string, unknown> = {
+    'detail-type': event['detail-type'],
+    source: event.source,
+    account: event.account,
+    region: event.region,
+    time: event.time,
+    resources: Array.isArray(event.resources) ? event.resources.join(', ') : event.resources,
+  };
+  const flattened: Flattened = { fields: {}, omitted: false };
+  for (const [key, value] of Object.entries(envelope)) {
+    const text =
+      typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+    if (text) flattened.fields[key] = clip(text, MAX_VALUE);
+  }
+  flatten(detail, 'detail', 1, flattened);
+  const fields = flattened.fields;
+  if (flattened.omitted) fields[TRUNCATED_FIELD] = `… more of the event than ${MAX_FIELDS} fields; not shown`;
 
   if (event.source === 'aws.cloudwatch' && event['detail-type'] === 'CloudWatch Alarm State Change') {
-    const alarm = detail as AlarmDetail;
-    const state = alarm.state?.value ?? 'UNKNOWN';
+    const alarm = (typeof detail === 'object' && detail !== null ? detail : {}) as AlarmDetail;
+    const state = typeof alarm.state?.value === 'string' ? alarm.state.value : 'UNKNOWN';
+    const name = typeof alarm.alarmName === 'string' ? alarm.alarmName : 'CloudWatch alarm';
+    const reason = alarm.state?.reason;
     return {
-      subject: oneLine(`${state}: ${alarm.alarmName ?? 'CloudWatch alarm'} (${event.region})`, 200),
-      text: alarm.state?.reason,
+      subject: eventHeaderValue(`${state}: ${name} (${eventLabel(event.region, 50)})`, 200),
+      text: typeof reason === 'string' ? reason : undefined,
       severity: state === 'ALARM' ? 'critical' : state === 'OK' ? 'info' : 'warning',
-      source: event.source,
-      dedupKey: event.id,
+      source: eventHeaderValue(event.source, 200),
+      dedupKey: eventHeaderValue(event.id, 200),
       fields,
     };
   }
@@ -98,10 +149,26 @@ export function eventToAlertInput(event: AnyEvent): Record<string, unknown> {
   const declared = (detail as { severity?: unknown } | null)?.severity;
   const severity = SEVERITIES.find((level) => level === declared) ?? 'info';
   return {
-    subject: oneLine(`${event['detail-type']} from ${event.source}`, 200),
+    subject:
+      eventHeaderValue(
+        `${eventLabel(event['detail-type'], 200)} from ${eventLabel(event.source, 200)}`,
+        200,
+      ) || 'EventBridge event',
     severity,
-    source: oneLine(event.source, 200),
-    dedupKey: oneLine(event.id, 200),
+    source: eventHeaderValue(event.source, 200) || undefined,
+    dedupKey: eventHeaderValue(event.id, 200) || undefined,
     fields,
   };
+}
+
+/**
+ * The event as JSON for a dead-letter entry. JSON.stringify overflows the stack on an event nested
+ * thousands of levels deep, so such an event is kept to {@link MAX_JSON_DEPTH} levels (deeper parts
+ * become a note), which is also what the queue accepts when the entry is sent again.
+ */
+export function serialiseEvent(event: AnyEvent): string {
+  if (!findTooDeep(event, MAX_JSON_DEPTH)) return JSON.stringify(event);
+  return JSON.stringify(
+    truncateDepth(event, `… nested deeper than ${MAX_JSON_DEPTH} levels; not kept`, MAX_JSON_DEPTH),
+  );
 }

@@ -100,3 +100,11 @@ export function passwordFingerprint(credentials: GmailCredentials): string {
     .digest('hex')
     .slice(0, 16);
 }
+
+/**
+ * The SASL PLAIN response for AUTH PLAIN (RFC 4616): base64 of NUL, username, NUL, password. As
+ * secret as the password itself: never log it.
+ */
+export function authPlainToken(credentials: GmailCredentials): string {
+  return Buffer.from(`\u0000${credentials.username}\u0000${credentials.password}`, 'utf8').toString('base64');
+}

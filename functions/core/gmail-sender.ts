@@ -1,35 +1,69 @@
-import Mail from 'nodemailer/lib/mailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Alert } from './alert.ts';
-import { ADVICE, classifySmtpFailure } from './classify.ts';
+import {
+  classifySmtpFailure,
+  recipientLimitError,
+  repeatedRefusalError,
+  STALE_CONNECTION_CODES,
+} from './classify.ts';
 import type { AlertConfig } from './config.ts';
 import { AlertError, DeliveryError } from './errors.ts';
-import { fetchGmailCredentials, type GmailCredentials, passwordFingerprint } from './gmail-credentials.ts';
-import { renderAlert } from './render.ts';
+import {
+  authPlainToken,
+  fetchGmailCredentials,
+  type GmailCredentials,
+  passwordFingerprint,
+} from './gmail-credentials.ts';
+import { enhancedStatusOf, isCredentialRefusal, isRecipientLimitReply } from './gmail-replies.ts';
+import { type RenderedAlert, renderAlert } from './render.ts';
 
-/** What Gmail accepted. */
+/** One recipient Gmail did not take, and why (its own reply to RCPT, or the failure of its message). */
+export interface RecipientFailure {
+  address: string;
+  failure: DeliveryError;
+}
+
+/**
+ * What happened to each recipient of one alert. Every address of the alert is in exactly one of
+ * `accepted` and `failed`.
+ */
 export interface DeliveryReceipt {
   messageId: string;
   accepted: string[];
-  rejected: string[];
+  failed: RecipientFailure[];
 }
 
 /** Reads the Gmail credentials; `forceFetch` bypasses any cache (used after Gmail refused them). */
 export type CredentialsLoader = (options: { forceFetch: boolean }) => Promise<GmailCredentials>;
 
-type PooledTransport = ReturnType<typeof createPooledTransport>;
-
 interface AuthContext {
   sendCommand(command: string): Promise<{ status: number; response: string }>;
 }
 
-// Network failures that mean "this pooled connection died while we were frozen": worth one more try.
-const STALE_CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET']);
+/** What nodemailer's SMTP connection reports for a message (`info`), as far as it is read here. */
+interface SentInfo {
+  messageId: string;
+  accepted: unknown[];
+  rejected: unknown[];
+  rejectedErrors?: RecipientReplyError[];
+}
 
-function createPooledTransport(
-  smtp: AlertConfig['smtp'],
-  authenticate: (context: AuthContext) => Promise<void>,
-) {
+/** A recipient's own refusal, as nodemailer reports it in `rejectedErrors`. */
+interface RecipientReplyError extends Error {
+  recipient?: unknown;
+  responseCode?: number;
+  response?: string;
+}
+
+// What nodemailer's Mail layer writes for `priority: 'high'`; this sender hands messages to the pool itself.
+const PRIORITY_HEADERS: Record<RenderedAlert['priority'], Record<string, string>> = {
+  high: { 'X-Priority': '1 (Highest)', 'X-MSMail-Priority': 'High', Importance: 'High' },
+  normal: {},
+  low: { 'X-Priority': '5 (Lowest)', 'X-MSMail-Priority': 'Low', Importance: 'Low' },
+};
+
+function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthContext) => Promise<void>) {
   const options: SMTPPoolOptions = {
     pool: true,
     host: smtp.host,
@@ -53,10 +87,51 @@ function createPooledTransport(
     // The password is looked up when AUTH is due, so connecting, EHLO and STARTTLS overlap the secret fetch.
     auth: { user: 'gmail-secret', method: 'PLAIN' },
     customAuth: { PLAIN: (context: AuthContext) => authenticate(context) },
+    // Never send unauthenticated, even to a server that does not offer AUTH: the message is composed
+    // after AUTH, when the sender is known (see ComposedOnDemand).
+    forceAuth: true,
   };
-  // What createTransport({ pool: true, … }) builds, without loading nodemailer's entry point: that
-  // one also loads the sendmail, SES, JSON and stream transports (and child_process) on every cold start.
-  return new Mail(new SMTPPool(options), options);
+  const pool = new SMTPPool(options);
+  // Failures reach the caller through send's callback; an unhandled 'error' event would end the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * A message the pool composes only when a connection is ready to send it: after AUTH on a new
+ * connection, which waits for the secret. So a cold start that learns its sender from the secret
+ * still connects (TCP, TLS, EHLO) while the secret is being fetched. Only the calls the pool makes
+ * on a message before and while sending it are answered.
+ */
+class ComposedOnDemand {
+  readonly #compose: () => ReturnType<MailComposer['compile']>;
+  #node: ReturnType<MailComposer['compile']> | undefined;
+
+  constructor(compose: () => ReturnType<MailComposer['compile']>) {
+    this.#compose = compose;
+  }
+
+  get #message() {
+    this.#node ??= this.#compose();
+    return this.#node;
+  }
+
+  getEnvelope() {
+    return this.#message.getEnvelope();
+  }
+
+  messageId() {
+    return this.#message.messageId();
+  }
+
+  createReadStream(options?: unknown) {
+    return this.#message.createReadStream(options as never);
+  }
+
+  /** Read for logging when the message is assigned to a connection, before it is composed. */
+  getHeader(key: string) {
+    return this.#node?.getHeader(key);
+  }
 }
 
 /**
@@ -66,10 +141,12 @@ function createPooledTransport(
 export class GmailSender {
   readonly #config: AlertConfig;
   readonly #loadCredentials: CredentialsLoader;
-  #transport: PooledTransport | undefined;
+  #pool: ReturnType<typeof createPool> | undefined;
   #generation = 0;
   #pendingCredentials: Promise<GmailCredentials> | undefined;
   #pendingRefresh: Promise<GmailCredentials> | undefined;
+  /** The account's address once the secret has been read: the sender when ALERT_FROM is not set. */
+  #username: string | undefined;
   /** Fingerprints of credentials Gmail refused, with when the refusal stops counting. */
   readonly #refused = new Map<string, number>();
 
@@ -89,94 +166,114 @@ export class GmailSender {
     });
   }
 
-  /** Sends one alert; throws a classified {@link AlertError} when it cannot be delivered. */
+  /**
+   * Sends one alert and says what happened to each recipient. Throws a classified {@link AlertError}
+   * only when no recipient got it and one failure stands for all of them; as soon as anyone has it,
+   * the others' failures are reported per recipient, so that nobody is sent it twice.
+   */
   async send(alert: Alert, options: { deadlineMs: number }): Promise<DeliveryReceipt> {
     const signal = AbortSignal.timeout(options.deadlineMs);
     const generation = this.#generation;
+    const rendered = renderAlert(alert);
     try {
-      return await this.#sendOnce(alert, signal);
+      return await this.#deliver(rendered, alert.to, signal);
     } catch (error) {
       if (!(error instanceof DeliveryError) || error.failureClass !== 'auth' || signal.aborted) throw error;
       // Gmail refused the password: it may have been rotated. Read the secret again, once; only when
       // it changed is AUTH tried again, so a wrong password never turns into a login loop (454 lock-out).
       if (!(await this.#recoverFromRefusal(generation))) throw error;
-      return await this.#sendOnce(alert, signal);
+      return await this.#deliver(rendered, alert.to, signal);
     }
   }
 
   /** Closes the pooled connections (tests and local tools; Lambda just freezes). */
   close(): void {
-    this.#transport?.close();
-    this.#transport = undefined;
+    this.#pool?.close();
+    this.#pool = undefined;
   }
 
-  async #sendOnce(alert: Alert, signal: AbortSignal): Promise<DeliveryReceipt> {
-    const from = this.#config.alertFrom ?? (await this.#credentials()).username;
-    const rendered = renderAlert(alert);
-    const attempt = async (to: string[]) => {
-      const mail = {
+  /**
+   * Gmail answers 452 4.5.3 to recipients past its per-message limit: those go in a further message,
+   * round after round, and each recipient ends accepted or failed exactly once.
+   */
+  async #deliver(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<DeliveryReceipt> {
+    const receipt: DeliveryReceipt = { messageId: '', accepted: [], failed: [] };
+    let pending = to;
+    while (pending.length > 0) {
+      let round: RoundResult;
+      try {
+        round = readRound(await this.#dispatch(rendered, pending, signal));
+      } catch (error) {
+        const failure = this.#classify(error);
+        const refusals = recipientRefusals(error);
+        // Nobody has it and one failure stands for all: the caller retries, parks or answers it whole.
+        if (!refusals && receipt.accepted.length === 0 && receipt.failed.length === 0) throw failure;
+        if (!(failure instanceof DeliveryError) || !refusals) {
+          const whole = failure instanceof DeliveryError ? failure : asDeliveryError(failure);
+          receipt.failed.push(...pending.map((address) => ({ address, failure: whole })));
+          break;
+        }
+        round = refusals;
+      }
+      receipt.messageId ||= round.messageId;
+      receipt.accepted.push(...round.accepted);
+      receipt.failed.push(...round.refused);
+      if (round.deferred.length === 0) break;
+      if (round.deferred.length === pending.length) {
+        // Gmail took none of this round's recipients, so another round would be refused the same way.
+        const failure = recipientLimitError();
+        if (receipt.accepted.length === 0 && receipt.failed.length === 0) throw failure;
+        receipt.failed.push(...round.deferred.map((address) => ({ address, failure })));
+        break;
+      }
+      pending = round.deferred;
+    }
+    if (receipt.accepted.length === 0 && receipt.failed.length > 0 && sameFailure(receipt.failed)) {
+      throw receipt.failed[0]?.failure;
+    }
+    return receipt;
+  }
+
+  /** Sends one message; a pooled connection found dead after a freeze (FIN, RST) is replaced once. */
+  async #dispatch(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<SentInfo> {
+    try {
+      return await this.#post(rendered, to, signal);
+    } catch (error) {
+      const failure = this.#classify(error);
+      const stale =
+        failure instanceof DeliveryError &&
+        STALE_CONNECTION_CODES.has(failure.code ?? '') &&
+        !failure.responseCode;
+      if (!stale || signal.aborted) throw error;
+      return await this.#post(rendered, to, signal);
+    }
+  }
+
+  /** Hands one message to the pool, composed when its connection is ready (see {@link ComposedOnDemand}). */
+  #post(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<SentInfo> {
+    const message = new ComposedOnDemand(() => {
+      // A connection asks for the message only once it is authenticated, so the secret has been read.
+      const from = this.#config.alertFrom ?? this.#username;
+      if (!from) throw new Error('The sender is not known before AUTH');
+      return new MailComposer({
         from: { name: 'Alerts', address: from },
         to: to.map((address) => ({ name: '', address })),
         envelope: { from, to },
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        headers: rendered.headers,
-        priority: rendered.priority,
+        headers: { ...rendered.headers, ...PRIORITY_HEADERS[rendered.priority] },
         disableFileAccess: true,
         disableUrlAccess: true,
-        signal,
-      };
-      try {
-        return await this.#warmTransport().sendMail(mail);
-      } catch (error) {
-        const failure = this.#classify(error);
-        const stale =
-          failure instanceof DeliveryError &&
-          STALE_CONNECTION_CODES.has(failure.code ?? '') &&
-          !failure.responseCode;
-        if (!stale || signal.aborted) {
-          throw failure;
-        }
-        // A pooled connection closed (FIN) or reset (RST) while the container was frozen: reconnect, once.
-        try {
-          return await this.#warmTransport().sendMail(mail);
-        } catch (retryError) {
-          throw this.#classify(retryError);
-        }
-      }
-    };
-
-    const accepted: string[] = [];
-    const rejected: string[] = [];
-    let messageId = '';
-    let pending = alert.to;
-    // Gmail answers 452 4.5.3 to recipients past its per-message limit: send those in a further message.
-    for (let round = 0; pending.length > 0 && round <= alert.to.length; round++) {
-      const info = await attempt(pending);
-      messageId ||= info.messageId;
-      accepted.push(...info.accepted.map(String));
-      const tooMany = new Set(
-        (info.rejectedErrors ?? [])
-          .filter((error) => error.responseCode === 452)
-          .map((error) => String((error as { recipient?: unknown }).recipient ?? '')),
+      }).compile();
+    });
+    return new Promise((resolve, reject) => {
+      this.#warmPool().send({ data: { signal }, message } as never, (error, info) =>
+        error || !info
+          ? reject(error ?? new Error('No reply for the message'))
+          : resolve(info as unknown as SentInfo),
       );
-      const retryable = info.rejected.map(String).filter((address) => tooMany.has(address));
-      rejected.push(...info.rejected.map(String).filter((address) => !tooMany.has(address)));
-      if (retryable.length === pending.length) {
-        throw new DeliveryError(
-          'Gmail accepted none of the recipients (452 4.5.3)',
-          'transient',
-          ADVICE.tooManyRecipients,
-          {
-            code: 'EENVELOPE',
-            responseCode: 452,
-          },
-        );
-      }
-      pending = retryable;
-    }
-    return { messageId, accepted, rejected };
+    });
   }
 
   #classify(error: unknown): AlertError {
@@ -186,13 +283,9 @@ export class GmailSender {
     return classifySmtpFailure(error);
   }
 
-  #warmTransport(): PooledTransport {
-    if (!this.#transport) {
-      this.#transport = createPooledTransport(this.#config.smtp, (context) => this.#authenticate(context));
-      // Failures reach the caller through sendMail; an unhandled 'error' event would end the process.
-      this.#transport.on('error', () => {});
-    }
-    return this.#transport;
+  #warmPool() {
+    this.#pool ??= createPool(this.#config.smtp, (context) => this.#authenticate(context));
+    return this.#pool;
   }
 
   #credentials(): Promise<GmailCredentials> {
@@ -215,22 +308,15 @@ export class GmailSender {
 
   async #authenticate(context: AuthContext): Promise<void> {
     const credentials = await this.#credentials();
+    this.#username = credentials.username;
     if (this.#isRefused(credentials)) {
-      throw new DeliveryError(
-        'Gmail refused these credentials moments ago (535 5.7.8); not sending them again',
-        'auth',
-        ADVICE.badCredentials,
-        { code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN' },
-      );
+      throw repeatedRefusalError();
     }
-    const token = Buffer.from(`\u0000${credentials.username}\u0000${credentials.password}`, 'utf8').toString(
-      'base64',
-    );
-    const reply = await context.sendCommand(`AUTH PLAIN ${token}`);
-    // nodemailer leaves `status` at 0 for multi-line replies ("535-5.7.8 ..."), which is how Gmail refuses.
+    const reply = await context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    // nodemailer leaves `status` at 0 for multi-line replies, which is how Gmail refuses.
     const status = Number(reply.response.slice(0, 3));
     if (status === 235) return;
-    if (status === 534 || status === 535) {
+    if (isCredentialRefusal(status)) {
       this.#refused.set(
         passwordFingerprint(credentials),
         Date.now() + this.#config.secretCacheSeconds * 1000,
@@ -253,9 +339,60 @@ export class GmailSender {
     if (this.#isRefused(fresh)) return false;
     if (generation === this.#generation) {
       this.#generation++;
-      this.#transport?.close();
-      this.#transport = undefined;
+      this.#pool?.close();
+      this.#pool = undefined;
     }
     return true;
   }
+}
+
+/** One message's outcome per recipient: 452 4.5.3 (`deferred`) means "in another message". */
+interface RoundResult {
+  messageId: string;
+  accepted: string[];
+  refused: RecipientFailure[];
+  deferred: string[];
+}
+
+function readRound(info: SentInfo): RoundResult {
+  const round: RoundResult = {
+    messageId: info.messageId,
+    accepted: info.accepted.map(String),
+    refused: [],
+    deferred: [],
+  };
+  sortRefusals(info.rejectedErrors ?? [], round);
+  return round;
+}
+
+/** The per-recipient replies of an error that refused every recipient at RCPT, if that is what it is. */
+function recipientRefusals(error: unknown): RoundResult | undefined {
+  const rejectedErrors = (error as { rejectedErrors?: RecipientReplyError[] } | null)?.rejectedErrors;
+  if (!Array.isArray(rejectedErrors) || rejectedErrors.length === 0) return undefined;
+  const round: RoundResult = { messageId: '', accepted: [], refused: [], deferred: [] };
+  sortRefusals(rejectedErrors, round);
+  return round;
+}
+
+function sortRefusals(errors: RecipientReplyError[], round: RoundResult): void {
+  for (const error of errors) {
+    const address = String(error.recipient ?? '');
+    if (isRecipientLimitReply(error.responseCode, enhancedStatusOf(error.response ?? '')))
+      round.deferred.push(address);
+    else round.refused.push({ address, failure: classifySmtpFailure(error) });
+  }
+}
+
+function sameFailure(failed: RecipientFailure[]): boolean {
+  const [first] = failed;
+  return failed.every(
+    ({ failure }) =>
+      failure === first?.failure ||
+      (failure.failureClass === first?.failure.failureClass &&
+        failure.responseCode === first.failure.responseCode),
+  );
+}
+
+function asDeliveryError(error: AlertError): DeliveryError {
+  return new DeliveryError(error.message, error.failureClass, error.advice, {}, { cause: error });
 }

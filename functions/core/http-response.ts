@@ -1,5 +1,7 @@
 import { createError } from '@middy/util';
-import { AlertError, AlertValidationError } from './errors.ts';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { DeliveryOutcome } from './deliver-or-park.ts';
+import { AlertError, AlertValidationError, type DeliveryError } from './errors.ts';
 
 const STATUS_BY_CLASS: Record<string, number> = {
   invalid: 400,
@@ -17,8 +19,10 @@ const STATUS_BY_CLASS: Record<string, number> = {
  * Turns a failure into an HTTP error that Middy's http-error-handler answers with a JSON body:
  * `{error: {class, message, advice, fields?}}`. Unexpected errors become a bare 500, never a stack trace.
  */
-export function toHttpError(error: unknown, headers: Record<string, string> = {}) {
+export function toHttpError(error: unknown) {
   if (!(error instanceof AlertError)) return error;
+  // A failure that passes (Gmail or the queue unavailable): the caller may send the same alert again.
+  const headers: Record<string, string> = error.retryable ? { 'Retry-After': '60' } : {};
   const status = STATUS_BY_CLASS[error.failureClass] ?? 500;
   const body = {
     error: {
@@ -30,4 +34,40 @@ export function toHttpError(error: unknown, headers: Record<string, string> = {}
   };
   // Middy's createError ignores headers in its options; http-error-handler reads them off the error.
   return Object.assign(createError(status, JSON.stringify(body), { expose: true }), { headers });
+}
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+const reason = (failure: AlertError) => ({ class: failure.failureClass, advice: failure.advice });
+
+const refusal = (address: string, failure: DeliveryError) => ({
+  address,
+  class: failure.failureClass,
+  reason: failure.message,
+  advice: failure.advice,
+});
+
+/**
+ * The answer to `POST /alerts`, per recipient: `accepted` got it, `queued` wait on the alerts queue
+ * in a copy addressed to them, `refused` never will (with class, reason and advice). 200 when anyone
+ * got it, 202 when it waits for everyone still to get it, 502 when nobody will.
+ */
+export function deliveryAnswer(outcome: DeliveryOutcome): APIGatewayProxyResult {
+  if (outcome.status !== 'delivered') {
+    return json(202, { queued: true, reason: reason(outcome.failure) });
+  }
+  const accepted: string[] = [];
+  const queued: string[] = [];
+  const refused: ReturnType<typeof refusal>[] = [];
+  for (const recipient of outcome.recipients) {
+    if (recipient.status === 'accepted') accepted.push(recipient.address);
+    else if (recipient.status === 'queued') queued.push(recipient.address);
+    else refused.push(refusal(recipient.address, recipient.failure));
+  }
+  const statusCode = accepted.length > 0 ? 200 : queued.length > 0 ? 202 : 502;
+  return json(statusCode, { messageId: outcome.messageId, accepted, queued, refused });
 }

@@ -23,15 +23,27 @@ export interface AlertOrigin {
   receiveCount?: number;
   /** When Gmail's quota first held this alert back (epoch ms), carried from one hold to the next. */
   heldSince?: number;
+  /** Which attempt this is of a copy for one recipient Gmail deferred (the first send is attempt 1). */
+  attempt?: number;
+  /** The one recipient a dead-letter entry is addressed to, when the others got the alert. */
+  recipient?: string;
 }
 
 /** The message attribute that carries {@link AlertOrigin.heldSince} through the queue. */
 export const HELD_SINCE_ATTRIBUTE = 'heldSince';
+/** The message attribute that carries {@link AlertOrigin.attempt} through the queue. */
+export const ATTEMPT_ATTRIBUTE = 'attempt';
 
-/** Reads {@link AlertOrigin.heldSince} back from a received record's message attributes. */
-export function heldSinceOf(attributes: SQSMessageAttributes): { heldSince?: number } {
-  const value = Number(attributes[HELD_SINCE_ATTRIBUTE]?.stringValue);
-  return Number.isFinite(value) && value > 0 ? { heldSince: value } : {};
+const number = (value: number): MessageAttributeValue => ({ DataType: 'Number', StringValue: String(value) });
+
+/** Reads what a queued copy carries of its history ({@link AlertOrigin.heldSince}, `attempt`) back from a record. */
+export function queuedHistoryOf(attributes: SQSMessageAttributes): { heldSince?: number; attempt?: number } {
+  const heldSince = Number(attributes[HELD_SINCE_ATTRIBUTE]?.stringValue);
+  const attempt = Number(attributes[ATTEMPT_ATTRIBUTE]?.stringValue);
+  return {
+    ...(Number.isFinite(heldSince) && heldSince > 0 ? { heldSince } : {}),
+    ...(Number.isInteger(attempt) && attempt > 1 ? { attempt } : {}),
+  };
 }
 
 /**
@@ -52,15 +64,12 @@ export async function sendToDeadLetterQueue(
     sourceId: text(origin.id || 'unknown'),
   };
   const details = failure as { code?: string; responseCode?: number };
-  if (origin.receiveCount !== undefined) {
-    attributes.receiveCount = { DataType: 'Number', StringValue: String(origin.receiveCount) };
-  }
-  if (origin.heldSince !== undefined) {
-    attributes[HELD_SINCE_ATTRIBUTE] = { DataType: 'Number', StringValue: String(origin.heldSince) };
-  }
+  if (origin.receiveCount !== undefined) attributes.receiveCount = number(origin.receiveCount);
+  if (origin.heldSince !== undefined) attributes[HELD_SINCE_ATTRIBUTE] = number(origin.heldSince);
+  if (origin.attempt !== undefined) attributes[ATTEMPT_ATTRIBUTE] = number(origin.attempt);
+  if (origin.recipient !== undefined) attributes.recipient = text(origin.recipient);
   if (details.code) attributes.errorCode = text(details.code);
-  if (details.responseCode)
-    attributes.responseCode = { DataType: 'Number', StringValue: String(details.responseCode) };
+  if (details.responseCode) attributes.responseCode = number(details.responseCode);
   await sqs().send(
     new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }),
   );
@@ -69,26 +78,25 @@ export async function sendToDeadLetterQueue(
 /**
  * Hands an alert to the durable queue for a later attempt (the HTTP path's fallback when Gmail is
  * briefly unavailable, and the hold for a Gmail quota block). `delaySeconds` keeps quota-blocked
- * alerts away from Gmail for a while; `heldSince` travels with the message so a hold has an end.
+ * alerts away from Gmail for a while; `heldSince` and `attempt` travel with the message so a hold and
+ * the retries of one recipient have an end.
  */
 export async function enqueueAlert(
   queueUrl: string,
   body: string,
   delaySeconds: number,
   heldSince?: number,
+  attempt?: number,
 ): Promise<void> {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  if (heldSince !== undefined) attributes[HELD_SINCE_ATTRIBUTE] = number(heldSince);
+  if (attempt !== undefined) attributes[ATTEMPT_ATTRIBUTE] = number(attempt);
   await sqs().send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: body,
       DelaySeconds: delaySeconds,
-      ...(heldSince === undefined
-        ? {}
-        : {
-            MessageAttributes: {
-              [HELD_SINCE_ATTRIBUTE]: { DataType: 'Number', StringValue: String(heldSince) },
-            },
-          }),
+      ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
     }),
   );
 }

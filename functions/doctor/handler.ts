@@ -1,8 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type DiagnosisReport, diagnoseGmailSetup } from '../core/diagnose.ts';
 import { logger } from '../core/logger.ts';
+import { type DiagnosisReport, diagnoseGmailSetup } from './diagnose.ts';
 
 /** What `npm run doctor -- --deployed` sends: optionally a test alert, to allow-listed recipients only. */
 export interface DoctorEvent {

@@ -4,7 +4,7 @@ import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { parseAlert } from '../core/alert.ts';
 import { sendDeadline } from '../core/deadline.ts';
 import { type DeliveryOutcome, deliverOrPark } from '../core/deliver-or-park.ts';
-import { eventToAlertInput } from '../core/event-alert.ts';
+import { eventToAlertInput, serialiseEvent } from '../core/event-alert.ts';
 import { logger } from '../core/logger.ts';
 import { initRuntime } from '../core/runtime.ts';
 
@@ -23,7 +23,7 @@ export const handler = middy<EventBridgeEvent<string, unknown>, DeliveryOutcome[
     const outcome = await deliverOrPark(
       current,
       { trigger: 'eventbridge', id: event.id },
-      JSON.stringify(event),
+      () => serialiseEvent(event),
       () => parseAlert(eventToAlertInput(event), current.config),
       sendDeadline(context, EVENT_SEND_CAP_MS),
     );

@@ -5,7 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { sendDeadline } from '../core/deadline.ts';
 import { deliverOrPark } from '../core/deliver-or-park.ts';
 import { logger } from '../core/logger.ts';
-import { heldSinceOf } from '../core/queues.ts';
+import { queuedHistoryOf } from '../core/queues.ts';
 import { alertFromQueuedBody } from '../core/record-alert.ts';
 import { initRuntime } from '../core/runtime.ts';
 
@@ -23,9 +23,9 @@ async function processAlertRecord(record: SQSRecord, context: Context): Promise<
       trigger: 'sqs',
       id: record.messageId,
       receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-      ...heldSinceOf(record.messageAttributes),
+      ...queuedHistoryOf(record.messageAttributes),
     },
-    record.body,
+    () => record.body,
     () => alertFromQueuedBody(record.body, current.config),
     sendDeadline(context, SQS_SEND_CAP_MS),
   );

@@ -1,5 +1,5 @@
 // Invokes the doctor function of the deployed stack, so egress is checked from where alerts leave.
-import type { DiagnosisReport } from '../../functions/core/diagnose.ts';
+import type { DiagnosisReport } from '../../functions/doctor/diagnose.ts';
 import type { DoctorEvent } from '../../functions/doctor/handler.ts';
 import { CommandFailedError } from './cli.ts';
 

@@ -1,5 +1,5 @@
 // Prints a diagnosis the same way whether it ran here or in the deployed doctor function.
-import type { DiagnosisReport, DiagnosisStep } from '../../functions/core/diagnose.ts';
+import type { DiagnosisReport, DiagnosisStep } from '../../functions/doctor/diagnose.ts';
 import { bold, dim, formatDuration, mark } from './cli.ts';
 
 const TITLE_WIDTH = 20;

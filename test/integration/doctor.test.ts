@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DiagnosisReport } from '../../functions/core/diagnose.ts';
+import { authPlainToken } from '../../functions/core/gmail-credentials.ts';
+import type { DiagnosisReport } from '../../functions/doctor/diagnose.ts';
 import type { DoctorEvent } from '../../functions/doctor/handler.ts';
 import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
 import { createLambdaContext } from '../../local/lambda-context.ts';
@@ -22,12 +23,13 @@ interface DoctorRun {
   code: number | null;
   stdout: string;
   stderr: string;
-  elapsedMs: number;
 }
+
+// A doctor still running when the suite ends (a test timed out) is stopped rather than left behind.
+const running = new Set<ChildProcess>();
 
 /** Runs `scripts/doctor.ts` as `npm run doctor` does, with only the given configuration in its environment. */
 async function runDoctor(env: Record<string, string>, args: string[] = []): Promise<DoctorRun> {
-  const started = performance.now();
   const child = spawn(process.execPath, [join(root, 'scripts/doctor.ts'), ...args], {
     cwd: root,
     env: {
@@ -47,11 +49,11 @@ async function runDoctor(env: Record<string, string>, args: string[] = []): Prom
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  running.add(child);
   const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
+  running.delete(child);
   everyOutput.push(stdout, stderr);
-  return { code, stdout, stderr, elapsedMs: performance.now() - started };
+  return { code, stdout, stderr };
 }
 
 const direct = (server: { port: number }, password = appPassword) => ({
@@ -68,6 +70,7 @@ const stepLines = (stdout: string, title: string) => {
   return index < 0 ? '' : lines.slice(index, index + 3).join('\n');
 };
 
+/** A port nothing listens on: one this test bound and closed again, whatever else the machine runs. */
 async function closedPort(): Promise<number> {
   const server = createTcpServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -75,6 +78,26 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/** A server that accepts connections and never says a word, as a path that holds SMTP does. */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Credentials for the loopback AWS endpoints, which accept any. */
+const localAws = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local' };
 
 const servers: GmailServer[] = [];
 async function gmail(options: Parameters<typeof startGmailServer>[0] = {}): Promise<GmailServer> {
@@ -84,6 +107,7 @@ async function gmail(options: Parameters<typeof startGmailServer>[0] = {}): Prom
 }
 
 afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
   await Promise.all(servers.map((server) => server.close()));
   // The App Password never appears in any output: neither as typed, nor stripped, nor inside AUTH PLAIN.
   const all = everyOutput.join('\n');
@@ -91,11 +115,13 @@ afterAll(async () => {
     const bare = password.replaceAll(' ', '');
     expect(all).not.toContain(password);
     expect(all).not.toContain(bare);
-    expect(all).not.toContain(Buffer.from(`\u0000${testGmailAccount.user}\u0000${bare}`).toString('base64'));
+    expect(all).not.toContain(authPlainToken({ username: testGmailAccount.user, password: bare }));
   }
 });
 
-describe.concurrent('npm run doctor against the loopback Gmail-like server', () => {
+// One doctor process at a time, each with room to start on a busy machine: these tests check what the
+// doctor says, not how fast it says it.
+describe('npm run doctor against the loopback Gmail-like server', { timeout: 60_000 }, () => {
   it('passes every step with the right App Password and exits 0', async () => {
     const server = await gmail();
 
@@ -166,7 +192,7 @@ describe.concurrent('npm run doctor against the loopback Gmail-like server', () 
     expect(server.stats.connections).toBe(0);
   });
 
-  it('names outbound blocking for a closed port, within its timeout', async () => {
+  it('names outbound blocking for a port that refuses the connection', async () => {
     const port = await closedPort();
 
     const run = await runDoctor(direct({ port }), ['--timeout', '2000']);
@@ -177,20 +203,27 @@ describe.concurrent('npm run doctor against the loopback Gmail-like server', () 
     expect(tcp).toContain(`127.0.0.1:${port} refused the connection (ECONNREFUSED)`);
     expect(tcp).toMatch(/firewall rejects outbound TCP \d+/);
     expect(tcp).toMatch(/fix: +Allow outbound TCP \d+ .*security group.*NAT gateway.*corporate firewall/);
-    expect(run.elapsedMs).toBeLessThan(2000 + 3000);
+    expect(tcp).not.toContain('port 25');
   });
 
-  it('names port 25 as blocked on AWS when it cannot be reached', async () => {
-    const run = await runDoctor({ ...direct({ port: 25 }) }, ['--timeout', '1000']);
+  it('names a port that accepts but never greets, with the timeout it was given', async () => {
+    const silent = await silentServer();
+
+    const run = await runDoctor(direct(silent), ['--timeout', '1000']);
+    await silent.close();
 
     expect(run.code).toBe(1);
-    expect(stepLines(run.stdout, 'TCP reach')).toContain('port 25 is blocked on AWS, use 587 or 465');
+    expect(stepLines(run.stdout, 'TCP reach')).toMatch(/^✓ TCP reach/);
+    const mode = stepLines(run.stdout, 'TLS mode');
+    expect(mode).toMatch(/^✗ TLS mode/);
+    expect(mode).toContain(`Connected to 127.0.0.1:${silent.port}, but no SMTP greeting within 1 s`);
+    expect(mode).toMatch(/fix: +A firewall or proxy may be holding SMTP connections/);
   });
 
   it('names the TLS-mode mismatch: implicit TLS configured, the port speaks STARTTLS (465 vs 587)', async () => {
     const server = await gmail();
 
-    const run = await runDoctor({ ...direct(server), SMTP_SECURE: 'true' }, ['--timeout', '2000']);
+    const run = await runDoctor({ ...direct(server), SMTP_SECURE: 'true' });
 
     expect(run.code).toBe(1);
     const mode = stepLines(run.stdout, 'TLS mode');
@@ -207,7 +240,8 @@ describe.concurrent('npm run doctor against the loopback Gmail-like server', () 
   it('names the TLS-mode mismatch: STARTTLS configured, the port speaks implicit TLS (587 vs 465)', async () => {
     const server = await gmail({ secure: true });
 
-    const run = await runDoctor(direct(server), ['--timeout', '1000']);
+    // The silent greeting costs one timeout; the TLS handshake that follows has the same bound.
+    const run = await runDoctor(direct(server), ['--timeout', '3000']);
 
     expect(run.code).toBe(1);
     const mode = stepLines(run.stdout, 'TLS mode');
@@ -218,7 +252,7 @@ describe.concurrent('npm run doctor against the loopback Gmail-like server', () 
     expect(mode).toMatch(
       /fix: +Use SMTP_SECURE=true for port \d+ \(implicit TLS\), or port 587 with SMTP_SECURE=false/,
     );
-    expect(run.elapsedMs).toBeLessThan(1000 * 3 + 3000);
+    expect(server.stats.authAttempts).toBe(0);
   });
 
   it('passes over implicit TLS when the port is configured for it', async () => {
@@ -271,9 +305,7 @@ describe.concurrent('npm run doctor against the loopback Gmail-like server', () 
       },
     });
     const aws = {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      ...localAws,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
       SMTP_HOST: '127.0.0.1',
       SMTP_PORT: String(server.port),
@@ -305,8 +337,18 @@ describe.concurrent('npm run doctor against the loopback Gmail-like server', () 
   });
 });
 
-describe('the deployed doctor function (built bundle)', () => {
+describe('the deployed doctor function (built bundle)', { timeout: 60_000 }, () => {
   const secretId = 'prod/gmail-alerts';
+
+  /** The deployed function's environment: the secret on the loopback endpoint, the loopback Gmail. */
+  const functionEnv = (server: GmailServer, secrets: { url: string }) => ({
+    GMAIL_SECRET_ID: secretId,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(server.port),
+    ...localAws,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
 
   async function withFunctionEnv<T>(env: Record<string, string>, run: () => Promise<T>): Promise<T> {
     const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
@@ -326,17 +368,7 @@ describe('the deployed doctor function (built bundle)', () => {
     const secrets = await startSecretsEndpoint({
       secrets: { [secretId]: JSON.stringify({ username: testGmailAccount.user, password: appPassword }) },
     });
-    const env = {
-      GMAIL_SECRET_ID: secretId,
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String(server.port),
-      ALERT_TO: 'oncall@example.com',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    };
+    const env = { ...functionEnv(server, secrets), ALERT_TO: 'oncall@example.com' };
 
     const [passed, refusedRecipient, wrong] = await withFunctionEnv(env, async () => {
       const handler = await coldStart<DoctorEvent, DiagnosisReport>('doctor');
@@ -379,19 +411,8 @@ describe('the deployed doctor function (built bundle)', () => {
     const secrets = await startSecretsEndpoint({
       secrets: { [secretId]: JSON.stringify({ username: testGmailAccount.user, password: appPassword }) },
     });
-    const functionEnv = {
-      GMAIL_SECRET_ID: secretId,
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String(server.port),
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    };
-    const handler = await withFunctionEnv(functionEnv, () =>
-      coldStart<DoctorEvent, DiagnosisReport>('doctor'),
-    );
+    const env = functionEnv(server, secrets);
+    const handler = await withFunctionEnv(env, () => coldStart<DoctorEvent, DiagnosisReport>('doctor'));
     // Lambda's Invoke API on loopback, answered by the built bundle.
     const invoked: string[] = [];
     const lambda = createHttpServer(async (request, response) => {
@@ -399,7 +420,7 @@ describe('the deployed doctor function (built bundle)', () => {
       for await (const chunk of request) chunks.push(chunk);
       invoked.push(decodeURIComponent(request.url ?? ''));
       // The function reads its own environment, as it would inside Lambda.
-      const report = await withFunctionEnv(functionEnv, () =>
+      const report = await withFunctionEnv(env, () =>
         handler(JSON.parse(Buffer.concat(chunks).toString() || '{}'), createLambdaContext()),
       );
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
@@ -408,9 +429,7 @@ describe('the deployed doctor function (built bundle)', () => {
 
     const run = await runDoctor(
       {
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-        AWS_SECRET_ACCESS_KEY: 'local',
+        ...localAws,
         AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(lambda.address() as { port: number }).port}`,
       },
       ['--deployed', '--function', 'gmail-alerts-doctor'],

@@ -41,7 +41,7 @@ function expectHttp(observation: Observation, expected: Expected) {
   if (expected.outcome === 'delivered') {
     expect(response?.statusCode).toBe(200);
     const receipt = JSON.parse(response?.body ?? '{}');
-    expect(receipt).toMatchObject({ messageId: expect.any(String), rejected: [] });
+    expect(receipt).toMatchObject({ messageId: expect.any(String), queued: [], refused: [] });
     expect([...receipt.accepted].sort()).toEqual([...(expected.recipients ?? [ALERT_TO])].sort());
     expect(observation.queued).toEqual([]);
     return;

@@ -1,9 +1,11 @@
+import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   alertEvent,
   type Deployment,
   deploy,
   deployForSuite,
+  type EventBridgeInvoke,
   type HttpInvoke,
   sqsRecord,
 } from './support/deployment.ts';
@@ -76,9 +78,11 @@ describe('hostile input, named cases', () => {
 describe('hostile but valid input: delivered as text, never as protocol', () => {
   let smtp: Deployment;
   let send: HttpInvoke;
+  let eventBridge: EventBridgeInvoke;
   beforeAll(async () => {
     smtp = await deploy();
     send = await smtp.http();
+    eventBridge = await smtp.eventBridge();
   });
   afterAll(() => smtp.close());
 
@@ -103,5 +107,42 @@ describe('hostile but valid input: delivered as text, never as protocol', () => 
     expect(after.at(-1)?.envelope.to).toEqual(['oncall@example.com']);
     expect(after.at(-1)?.parsed.text).toContain('RCPT TO:<mallory@evil.example>');
     expect(smtp.gmail.messages.flatMap((message) => message.envelope.to).join(' ')).not.toMatch(/evil/);
+  });
+
+  it('sends a link only as the URL parser serialises it', async () => {
+    const before = smtp.gmail.messages.length;
+    const url = 'HTTPS://Runbooks.EXAMPLE.com:443/a/../disk-full?q="<x>"#step-2';
+
+    const response = await send(
+      JSON.stringify({ subject: 'Link probe', dedupKey: 'link-probe', links: [{ title: 'Runbook', url }] }),
+    );
+
+    expect(response.statusCode).toBe(200);
+    const mail = (await smtp.gmail.waitForMessages(before + 1)).at(-1);
+    const serialised = 'https://runbooks.example.com/disk-full?q=%22%3Cx%3E%22#step-2';
+    expect(String(mail?.parsed.html)).toContain(`<a href="${serialised}">Runbook</a>`);
+    expect(mail?.parsed.text).toContain(`  Runbook: ${serialised}\n`);
+  });
+
+  it('delivers an alarm whose name carries an encoded word with a subject no reader decodes a line break from', async () => {
+    const before = smtp.gmail.messages.length;
+    const alarmName = 'db-1 =?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?= high';
+    const event: EventBridgeEvent<string, unknown> = {
+      ...alertEvent({ alarmName, state: { value: 'ALARM', reason: 'Threshold Crossed' } }),
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+    };
+
+    const outcome = await eventBridge(event);
+
+    expect(outcome).toBe('delivered');
+    const mail = (await smtp.gmail.waitForMessages(before + 1)).at(-1);
+    // mailparser decodes encoded words in the subject as a mail reader does.
+    expect(mail?.parsed.subject).toBe(
+      '[CRITICAL] ALARM: db-1 = ?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?= high (us-east-1)',
+    );
+    expect(mail?.parsed.headers.has('bcc')).toBe(false);
+    // The name as the event sent it stays readable in the body.
+    expect(mail?.parsed.text).toContain(`  detail.alarmName: ${alarmName}\n`);
   });
 });

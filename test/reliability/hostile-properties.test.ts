@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReceivedMessage } from '../../local/gmail-server.ts';
-import { anyText, lineBreakers } from './support/arbitraries.ts';
+import { anyText, disguisingCharacters, encodedWord, lineBreakers } from './support/arbitraries.ts';
 import {
   alertEvent,
   type Deployment,
@@ -43,7 +43,9 @@ const TEMPLATE_TAGS = new Set([
 const TEMPLATE_ATTRIBUTES = new Set(['html', 'charset', 'style', 'align', 'href']);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-const oneLine = (value: string) => !CONTROL.test(value);
+// Bidi controls and invisible characters, and anything a reader might decode as an encoded word: refused.
+const DISGUISE = /[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+const oneLine = (value: string) => !CONTROL.test(value) && !DISGUISE.test(value) && !/=\?.*\?=/s.test(value);
 
 // Header values are unfolded and trimmed on the way; a difference beyond whitespace would be tampering.
 const squash = (value: string) => value.replace(/\s+/g, ' ').trim();
@@ -81,6 +83,27 @@ function decodeHeader(value: string): string {
   return plain + joined.slice(last);
 }
 
+type Placement = 'subject' | 'source' | 'dedupKey' | 'fieldKey' | 'linkTitle' | 'to';
+
+/** An alert with `value` in the named place, and the field an answer must name for it. */
+function placeValue(where: Placement, value: string): { alert: Record<string, unknown>; field: string } {
+  const alert: Record<string, unknown> = { subject: 'Disk full' };
+  switch (where) {
+    case 'fieldKey':
+      alert.fields = { [value]: 'x' };
+      return { alert, field: `fields.${value}` };
+    case 'linkTitle':
+      alert.links = [{ title: value, url: 'https://example.com/runbook' }];
+      return { alert, field: 'links[0].title' };
+    case 'to':
+      alert.to = [value];
+      return { alert, field: 'to[0]' };
+    default:
+      alert[where] = value;
+      return { alert, field: where };
+  }
+}
+
 describe('hostile input, properties (no SMTP connection may open)', () => {
   let deployment: Deployment;
   let http: HttpInvoke;
@@ -101,33 +124,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
     await fc.assert(
       fc.asyncProperty(placement, anyText, lineBreakers, anyText, async (where, before, breaker, after) => {
         const value = `${before}${breaker}${after}`;
-        const alert: Record<string, unknown> = { subject: 'Disk full' };
-        const field = {
-          subject: () => {
-            alert.subject = value;
-            return 'subject';
-          },
-          source: () => {
-            alert.source = value;
-            return 'source';
-          },
-          dedupKey: () => {
-            alert.dedupKey = value;
-            return 'dedupKey';
-          },
-          fieldKey: () => {
-            alert.fields = { [value]: 'x' };
-            return `fields.${value}`;
-          },
-          linkTitle: () => {
-            alert.links = [{ title: value, url: 'https://example.com/runbook' }];
-            return 'links[0].title';
-          },
-          to: () => {
-            alert.to = [value];
-            return 'to[0]';
-          },
-        }[where]();
+        const { alert, field } = placeValue(where, value);
 
         const response = await http(JSON.stringify(alert));
 
@@ -137,6 +134,75 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
         expect(deployment.gmail.stats.connections).toBe(0);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('refuses a bidi control or invisible character anywhere in a one-line value, naming the field', async () => {
+    const placement = fc.constantFrom('subject', 'source', 'dedupKey', 'fieldKey', 'linkTitle');
+    await fc.assert(
+      fc.asyncProperty(
+        placement,
+        anyText,
+        disguisingCharacters,
+        anyText,
+        async (where, before, disguise, after) => {
+          const value = `${before}${disguise}${after}`;
+          const { alert, field } = placeValue(where, value);
+
+          const response = await http(JSON.stringify(alert));
+
+          expect(response.statusCode).toBe(400);
+          const { error } = JSON.parse(response.body);
+          expect(error.fields).toContainEqual({
+            field,
+            message: 'must not contain bidirectional controls or invisible characters (U+202E, U+200B, …)',
+          });
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('refuses an RFC 2047 encoded word anywhere in a value bound for a header, naming the field', async () => {
+    const placement = fc.constantFrom('subject', 'source', 'dedupKey');
+    await fc.assert(
+      fc.asyncProperty(placement, anyText, encodedWord, anyText, async (where, before, word, after) => {
+        const { alert, field } = placeValue(where, `${before}${word}${after}`.slice(0, 200));
+        fc.pre(/=\?.*\?=/s.test(String(alert[where])));
+
+        const response = await http(JSON.stringify(alert));
+
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body).error.fields).toContainEqual({
+          field,
+          message: 'must not contain an RFC 2047 encoded word ("=?…?=")',
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('refuses every https:// link that carries user information', async () => {
+    const userInfo = fc.oneof(
+      fc.constantFrom('runbooks.example.com', 'admin:secret', 'a%40b', ':x', 'user:'),
+      fc.stringMatching(/^[a-z0-9._~-]{1,12}(:[a-z0-9._~-]{0,12})?$/),
+    );
+    await fc.assert(
+      fc.asyncProperty(userInfo, fc.domain(), fc.webPath(), async (info, host, path) => {
+        const url = `https://${info}@${host}${path}`;
+        fc.pre(URL.canParse(url));
+
+        const response = await http(
+          JSON.stringify({ subject: 'Disk full', links: [{ title: 'Runbook', url }] }),
+        );
+
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body).error.fields).toContainEqual({
+          field: 'links[0].url',
+          message: 'must not contain user information ("user:password@" before the host)',
+        });
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -297,6 +363,43 @@ describe('HTML, script and header values in every field (delivered, escaped)', (
   });
 });
 
+describe('links (delivered)', () => {
+  let deployment: Deployment;
+  let http: HttpInvoke;
+  beforeAll(async () => {
+    deployment = await deploy();
+    http = await deployment.http();
+  });
+  afterAll(() => deployment.close());
+
+  it('puts only the URL as parsed and serialised into the href and the text', async () => {
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.webUrl({ validSchemes: ['https'], withQueryParameters: true, withFragments: true }),
+        async (url) => {
+          sent += 1;
+          const dedupKey = `link-${sent}`;
+
+          const response = await http(
+            JSON.stringify({ subject: 'Link', dedupKey, links: [{ title: 'Runbook', url }] }),
+          );
+
+          expect(response.statusCode).toBe(200);
+          const mail = (await deployment.gmail.waitForMessages(sent)).find(
+            (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
+          ) as ReceivedMessage;
+          const serialised = new URL(url).href;
+          const hrefs = [...String(mail.parsed.html).matchAll(/href="([^"]*)"/g)].map((match) => match[1]);
+          expect(hrefs).toEqual([serialised.replaceAll('&', '&amp;').replaceAll("'", '&#39;')]);
+          expect(mail.parsed.text).toContain(`  Runbook: ${serialised}\n`);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
 describe('any EventBridge event', () => {
   let deployment: Deployment;
   let eventBridge: EventBridgeInvoke;
@@ -317,9 +420,14 @@ describe('any EventBridge event', () => {
         { requiredKeys: ['subject'] },
       ),
     );
+    // Event-supplied names may carry encoded words and disguises: they are neutralised, never refused.
+    const eventName = fc.oneof(
+      anyText,
+      fc.tuple(anyText, fc.oneof(encodedWord, disguisingCharacters), anyText).map((parts) => parts.join('')),
+    );
     let sent = 0;
     await fc.assert(
-      fc.asyncProperty(anyText, anyText, detail, async (detailType, source, value) => {
+      fc.asyncProperty(eventName, eventName, detail, async (detailType, source, value) => {
         sent += 1;
         const event = { ...alertEvent(value, `event-${sent}`), 'detail-type': detailType, source };
         const mails = deployment.gmail.messages.length;
@@ -335,6 +443,9 @@ describe('any EventBridge event', () => {
         const mail = (await deployment.gmail.waitForMessages(mails + 1)).at(-1);
         expect(mail?.envelope.to).toEqual(['oncall@example.com']);
         expect(mail?.parsed.subject).toMatch(/^\[(CRITICAL|HIGH|WARNING|INFO)\] /);
+        // mailparser decodes encoded words as a reader would: nothing may decode into a line break.
+        expect(mail?.parsed.subject).not.toMatch(/[\r\n]/);
+        expect(mail?.parsed.subject).not.toMatch(DISGUISE);
         expect(mail?.parsed.text).not.toMatch(/\[object Object\]/);
       }),
       { numRuns: 60 },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { parseAlert } from '../../functions/core/alert.ts';
-import { eventToAlertInput, isEventBridgeEvent } from '../../functions/core/event-alert.ts';
+import { eventToAlertInput, isEventBridgeEvent, serialiseEvent } from '../../functions/core/event-alert.ts';
 import { renderAlert } from '../../functions/core/render.ts';
 
 const load = (name: string) =>
@@ -61,5 +61,82 @@ describe('eventToAlertInput', () => {
   it('tells an event envelope from an alert', () => {
     expect(isEventBridgeEvent(load('eventbridge-generic'))).toBe(true);
     expect(isEventBridgeEvent({ subject: 'x', source: 'y' })).toBe(false);
+  });
+
+  it('flattens a detail nested 100,000 levels deep to 16 levels, saying what it left out', () => {
+    const event = load('eventbridge-generic');
+    event.detail = JSON.parse(`${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
+    const alert = parseAlert(eventToAlertInput(event), config);
+    expect(alert.fields).toMatchObject({
+      [`detail${'.a'.repeat(16)}`]: '… nested deeper than 16 levels; not shown',
+    });
+    expect(Object.keys(alert.fields).filter((key) => key.startsWith('detail.'))).toHaveLength(1);
+  });
+
+  it('keeps a wide detail to 50 fields, the last saying more was left out', () => {
+    const event = load('eventbridge-generic');
+    event.detail = { items: Array.from({ length: 10_000 }, (_, index) => index) };
+    const alert = parseAlert(eventToAlertInput(event), config);
+    expect(Object.keys(alert.fields)).toHaveLength(50);
+    expect(alert.fields['detail.items[0]']).toBe('0');
+    expect(alert.fields.truncated).toBe('… more of the event than 50 fields; not shown');
+  });
+
+  it('neutralises an encoded word in an alarm name instead of refusing the alarm, keeping the name in the body', () => {
+    const event = load('eventbridge-alarm');
+    const name = 'db =?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?= high';
+    (event.detail as { alarmName: string }).alarmName = name;
+    const alert = parseAlert(eventToAlertInput(event), config);
+    expect(alert.subject).toBe('ALARM: db = ?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?= high (us-east-1)');
+    expect(alert.fields['detail.alarmName']).toBe(name);
+  });
+
+  it('drops bidi controls and folds line breaks in event-supplied header values', () => {
+    const event = {
+      ...load('eventbridge-generic'),
+      'detail-type': 'Invoice\u202e fdp.exe\r\nBcc: x@evil.example',
+      source: 'aws.\u200bec2 =?x?q?y?=',
+      id: 'id\u2066-1',
+    };
+    const alert = parseAlert(eventToAlertInput(event), config);
+    expect(alert.subject).toBe('Invoice fdp.exe Bcc: x@evil.example from aws.ec2 = ?x?q?y?=');
+    expect(alert.source).toBe('aws.ec2 = ?x?q?y?=');
+    expect(alert.dedupKey).toBe('id-1');
+    expect(alert.fields['detail-type']).toBe(event['detail-type']);
+  });
+
+  it('refuses an encoded word in a custom alert, as over HTTP, but neutralises the event source it adds', () => {
+    const event = { ...load('eventbridge-custom'), source: 'alerts.app=?b?' };
+    expect(parseAlert(eventToAlertInput(event), config).source).toBe('alerts.app= ?b?');
+    const detail = { subject: 'Backup =?utf-8?b?DQo=?= late' };
+    expect(() => parseAlert(eventToAlertInput({ ...event, detail }), config)).toThrow(
+      'subject: must not contain an RFC 2047 encoded word',
+    );
+  });
+
+  it('renders an alarm whose name, state or reason is not a string without [object Object]', () => {
+    const event = load('eventbridge-alarm');
+    event.detail = { alarmName: { evil: true }, state: { value: ['ALARM'], reason: { x: 1 } } };
+    const alert = parseAlert(eventToAlertInput(event), config);
+    expect(alert.subject).toBe('UNKNOWN: CloudWatch alarm (us-east-1)');
+    expect(alert.text).toBeUndefined();
+  });
+});
+
+describe('serialiseEvent', () => {
+  it('is JSON.stringify for an event within the depth limit', () => {
+    const event = load('eventbridge-alarm');
+    expect(serialiseEvent(event)).toBe(JSON.stringify(event));
+  });
+
+  it('keeps an event nested 100,000 levels deep to 32 levels instead of overflowing the stack', () => {
+    const event = load('eventbridge-generic');
+    event.detail = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    const parsed = JSON.parse(serialiseEvent(event));
+    expect(parsed.id).toBe(event.id);
+    // The event is level 1 and detail level 2: 31 arrays, then the note.
+    expect(JSON.stringify(parsed.detail)).toBe(
+      `${'['.repeat(31)}"… nested deeper than 32 levels; not kept"${']'.repeat(31)}`,
+    );
   });
 });

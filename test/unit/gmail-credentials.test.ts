@@ -2,7 +2,11 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, SecretUnavailableError } from '../../functions/core/errors.ts';
-import { fetchGmailCredentials, parseGmailSecret } from '../../functions/core/gmail-credentials.ts';
+import {
+  authPlainToken,
+  fetchGmailCredentials,
+  parseGmailSecret,
+} from '../../functions/core/gmail-credentials.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const password = 'qrst uvwx yzab cdef';
@@ -63,5 +67,14 @@ describe('fetchGmailCredentials', () => {
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     await fetchGmailCredentials('cached', { maxAgeSeconds: 300, forceFetch: true });
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+});
+
+describe('authPlainToken', () => {
+  it('encodes NUL, username, NUL, password as base64, the SASL PLAIN response', () => {
+    const token = authPlainToken({ username: 'me@example.com', password: 'qrstuvwxyzabcdef' });
+
+    expect(Buffer.from(token, 'base64').toString('utf8')).toBe('\u0000me@example.com\u0000qrstuvwxyzabcdef');
+    expect(token).not.toContain('qrst');
   });
 });

@@ -16,6 +16,38 @@ export const lineBreakers = fc.constantFrom(
   '\u2029',
 );
 
+/** Bidi controls, marks and invisible characters that change what a one-line value appears to say. */
+export const disguisingCharacters = fc.constantFrom(
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\u200e',
+  '\u200f',
+  '\u061c',
+  '\u200b',
+  '\u2060',
+  '\ufeff',
+  '\u00ad',
+);
+
+/** RFC 2047 encoded words as readers decode them: any charset, B or Q, any case, any payload. */
+export const encodedWord = fc
+  .tuple(
+    fc.constantFrom('utf-8', 'UTF-8', 'iso-8859-1', 'us-ascii', 'x', ''),
+    fc.constantFrom('b', 'B', 'q', 'Q'),
+    fc.oneof(
+      fc.constantFrom('DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl', '=0D=0ABcc:_x@evil.example', 'DQo='),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 20 }).filter((text) => !/[\r\n]/.test(text)),
+    ),
+  )
+  .map(([charset, encoding, payload]) => `=?${charset}?${encoding}?${payload}?=`);
+
 /** Text with anything in it: printable graphemes from all scripts, markup, quotes. */
 export const anyText = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),

@@ -72,6 +72,34 @@ export const headerInjection: HostileInput[] = [
   ),
 ];
 
+/** Encoded words a mail reader would decode into a line break, and characters that disguise what is shown. */
+export const disguises: HostileInput[] = [
+  invalid(
+    'an RFC 2047 encoded word hiding CR LF and a Bcc in the subject',
+    alert({ subject: 'Disk full =?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?=' }),
+    'subject',
+  ),
+  invalid(
+    'a Q-encoded word in the subject',
+    alert({ subject: '=?iso-8859-1?q?Disk_full=0D=0ABcc:_mallory@evil.example?=' }),
+    'subject',
+  ),
+  invalid('an encoded word in the source', alert({ source: 'cron=?utf-8?b?DQo=?=' }), 'source'),
+  invalid('an encoded word in the dedupKey', alert({ dedupKey: '=?UTF-8?B?DQo=?=' }), 'dedupKey'),
+  invalid(
+    'a right-to-left override in the subject',
+    alert({ subject: 'Invoice paid \u202egpj.exe' }),
+    'subject',
+  ),
+  invalid('a zero-width space in the subject', alert({ subject: 'Disk\u200b full' }), 'subject'),
+  invalid('a byte-order mark in the source', alert({ source: '\ufeffcron' }), 'source'),
+  invalid(
+    'a right-to-left isolate in a link title',
+    alert({ links: [{ title: 'Runbook \u2067moc.live\u2069', url: 'https://example.com' }] }),
+    'links[0].title',
+  ),
+];
+
 /** Recipients: display names, quoting, comments, groups, IDN and look-alikes, lists, limits. */
 export const recipientTricks: HostileInput[] = [
   invalid(
@@ -194,7 +222,52 @@ export const malformed: HostileInput[] = [
     'links[0].target',
   ),
   invalid('a text of more than 65,536 characters', alert({ text: 'x'.repeat(65_537) }), 'text'),
+  invalid(
+    'a text of 32,769 characters that is more than 64 KiB in UTF-8',
+    alert({ text: '\u00e9'.repeat(32_769) }),
+    'text',
+  ),
+  invalid(
+    'a __proto__ field holding an object',
+    '{"subject":"Disk full","fields":{"host":"db-1","__proto__":{"to":["mallory@evil.example"]}}}',
+    'fields.__proto__',
+  ),
+  invalid(
+    'a __proto__ field holding a string',
+    '{"subject":"Disk full","fields":{"__proto__":"x"}}',
+    'fields.__proto__',
+  ),
+  invalid(
+    'a link whose user-info looks like the host',
+    alert({ links: [{ title: 'Runbook', url: 'https://runbooks.example.com@evil.example/x' }] }),
+    'links[0].url',
+  ),
+  invalid(
+    'a link with a user and password',
+    alert({ links: [{ title: 'Runbook', url: 'https://admin:secret@runbooks.example.com/x' }] }),
+    'links[0].url',
+  ),
+  invalid(
+    'a link with CR LF in it',
+    alert({ links: [{ title: 'Runbook', url: 'https://example.com/x\r\nBcc: mallory@evil.example' }] }),
+    'links[0].url',
+  ),
+  invalid(
+    'a link with a space in it',
+    alert({ links: [{ title: 'Runbook', url: 'https://example.com/x" onclick="alert(1)' }] }),
+    'links[0].url',
+  ),
+  invalid(
+    'a link with a backslash in it',
+    alert({ links: [{ title: 'Runbook', url: 'https://example.com\\@evil.example/' }] }),
+    'links[0].url',
+  ),
   { name: 'a body over 256 KB', body: alert({ text: 'x'.repeat(300_000) }), status: 413, field: 'body' },
 ];
 
-export const hostileInputs: HostileInput[] = [...headerInjection, ...recipientTricks, ...malformed];
+export const hostileInputs: HostileInput[] = [
+  ...headerInjection,
+  ...disguises,
+  ...recipientTricks,
+  ...malformed,
+];

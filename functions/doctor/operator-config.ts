@@ -1,7 +1,7 @@
-import { type AlertConfig, loadConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
-import type { GmailCredentials } from './gmail-credentials.ts';
-import { normaliseAddress } from './recipients.ts';
+import { type AlertConfig, loadConfig } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { GmailCredentials } from '../core/gmail-credentials.ts';
+import { normaliseAddress } from '../core/recipients.ts';
 
 /** Where the doctor takes the Gmail credentials from. */
 export type CredentialsSource =

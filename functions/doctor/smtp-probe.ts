@@ -1,11 +1,13 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { isCertificateError } from '../core/classify.ts';
+import { withoutEnhancedStatus } from '../core/gmail-replies.ts';
 
 /** An SMTP reply: the code and its lines of text joined (enhanced status code kept once). */
 export interface SmtpReply {
   code: number;
-  /** `535 5.7.8 Username and Password not accepted. … https://support.google.com/…` */
+  /** `220 2.0.0 Ready to start TLS`: the code, then the lines' text. */
   text: string;
   /** Text lines without the code, as EHLO lists its capabilities. */
   lines: string[];
@@ -37,15 +39,18 @@ export async function resolveHost(host: string, timeoutMs: number): Promise<stri
   return found.map((entry) => entry.address);
 }
 
-/** Opens a TCP connection, or fails with the socket's error code (`ECONNREFUSED`, `ETIMEDOUT`, …). */
-export function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+/**
+ * Resolves with `socket` once it emits `ready` ('connect' or 'secureConnect'); on an error or after
+ * `timeoutMs` it destroys the socket and rejects. A settled socket keeps a no-op error listener, so a
+ * late error cannot end the process.
+ */
+function settle<T extends Socket>(socket: T, ready: string, timeoutMs: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProbeTimeoutError(`TCP connect to ${host}:${port}`, timeoutMs));
+      reject(new ProbeTimeoutError(what, timeoutMs));
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       socket.on('error', () => {});
@@ -59,6 +64,11 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
   });
 }
 
+/** Opens a TCP connection, or fails with the socket's error code (`ECONNREFUSED`, `ETIMEDOUT`, …). */
+export function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return settle(tcpConnect({ host, port }), 'connect', timeoutMs, `TCP connect to ${host}:${port}`);
+}
+
 /**
  * Starts TLS over `socket` (STARTTLS) or over a fresh connection (implicit TLS), verifying the
  * certificate against `host` the standard way. Verification is never switched off: a failure here is
@@ -68,38 +78,14 @@ export function startTls(
   target: { host: string; port: number; socket?: Socket },
   timeoutMs: number,
 ): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const tls = tlsConnect({
-      ...(target.socket ? { socket: target.socket } : { port: target.port }),
-      host: target.host,
-      // SNI must be a name, never an IP literal.
-      ...(isIP(target.host) ? {} : { servername: target.host }),
-      minVersion: 'TLSv1.2',
-    });
-    const timer = setTimeout(() => {
-      tls.destroy();
-      reject(new ProbeTimeoutError(`TLS handshake with ${target.host}:${target.port}`, timeoutMs));
-    }, timeoutMs);
-    tls.once('secureConnect', () => {
-      clearTimeout(timer);
-      tls.removeAllListeners('error');
-      tls.on('error', () => {});
-      resolve(tls);
-    });
-    tls.once('error', (error) => {
-      clearTimeout(timer);
-      tls.destroy();
-      reject(error);
-    });
+  const tls = tlsConnect({
+    ...(target.socket ? { socket: target.socket } : { port: target.port }),
+    host: target.host,
+    // SNI must be a name, never an IP literal.
+    ...(isIP(target.host) ? {} : { servername: target.host }),
+    minVersion: 'TLSv1.2',
   });
-}
-
-// Codes OpenSSL and Node give when the peer spoke TLS but its certificate is not acceptable.
-const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/;
-
-/** Whether a TLS error is about the certificate (the handshake itself worked). */
-export function isCertificateError(error: unknown): boolean {
-  return CERTIFICATE_CODE.test(String((error as { code?: unknown }).code ?? ''));
+  return settle(tls, 'secureConnect', timeoutMs, `TLS handshake with ${target.host}:${target.port}`);
 }
 
 /**
@@ -193,9 +179,8 @@ export class SmtpProbe {
     const lines = this.#pendingLines.map((line) => line.slice(4));
     const code = Number(this.#pendingLines.at(-1)?.slice(0, 3));
     this.#pendingLines = [];
-    const enhanced = /^\d\.\d{1,3}\.\d{1,3}\s+/;
     const first = lines[0] ?? '';
-    const rest = lines.slice(1).map((line) => line.replace(enhanced, ''));
+    const rest = lines.slice(1).map(withoutEnhancedStatus);
     const text = `${code} ${[first, ...rest].join(' ')}`.replace(/\s+/g, ' ').trim();
     const reply = { code, text, lines };
     if (this.#waiter) this.#waiter.resolve(reply);

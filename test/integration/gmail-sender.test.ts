@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseAlert } from '../../functions/core/alert.ts';
+import { loadConfig } from '../../functions/core/config.ts';
+import type { GmailCredentials } from '../../functions/core/gmail-credentials.ts';
+import { GmailSender } from '../../functions/core/gmail-sender.ts';
+import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
+
+let gmail: GmailServer;
+
+beforeAll(async () => {
+  gmail = await startGmailServer();
+});
+afterAll(async () => {
+  await gmail.close();
+});
+
+function configFor(env: Record<string, string> = {}) {
+  return loadConfig({
+    GMAIL_SECRET_ID: 'unused',
+    SMTP_HOST: 'localhost',
+    SMTP_PORT: String(gmail.port),
+    ALERT_TO: 'oncall@example.com',
+    ...env,
+  });
+}
+
+/** A secret that arrives only when the test says so. */
+function gatedCredentials() {
+  let release: (credentials: GmailCredentials) => void = () => {};
+  const arrived = new Promise<GmailCredentials>((resolve) => {
+    release = resolve;
+  });
+  return {
+    load: () => arrived,
+    release: () => release({ username: testGmailAccount.user, password: testGmailAccount.pass }),
+  };
+}
+
+describe('GmailSender on a cold start without ALERT_FROM', () => {
+  it('connects and upgrades to TLS while the secret is still on its way, then sends from its username', async () => {
+    const config = configFor();
+    const secret = gatedCredentials();
+    const sender = new GmailSender(config, secret.load);
+    const before = { ...gmail.stats };
+    try {
+      const sending = sender.send(parseAlert({ subject: 'Cold start' }, config), { deadlineMs: 10_000 });
+
+      // The handshake completes although nobody knows the sender yet: the message waits for AUTH, not the socket.
+      await vi.waitFor(() => expect(gmail.stats.tlsHandshakes).toBe(before.tlsHandshakes + 1), {
+        timeout: 8_000,
+      });
+      expect(gmail.stats.authAttempts).toBe(before.authAttempts);
+
+      secret.release();
+      const receipt = await sending;
+      expect(receipt).toMatchObject({ accepted: ['oncall@example.com'], failed: [] });
+      const [mail] = await gmail.waitForMessages(1);
+      expect(mail?.envelope.from).toBe(testGmailAccount.user);
+      expect(mail?.parsed.from?.value).toEqual([{ name: 'Alerts', address: testGmailAccount.user }]);
+      expect(receipt.messageId).toBe(mail?.parsed.messageId);
+    } finally {
+      sender.close();
+    }
+  });
+
+  it('raises the priority headers of an urgent alert, as Outlook and Apple Mail read them', async () => {
+    gmail.messages.length = 0;
+    const config = configFor({ ALERT_FROM: 'alerts@example.com' });
+    const sender = new GmailSender(config, async () => ({
+      username: testGmailAccount.user,
+      password: testGmailAccount.pass,
+    }));
+    try {
+      await sender.send(parseAlert({ subject: 'Urgent', severity: 'critical' }, config), {
+        deadlineMs: 10_000,
+      });
+      await sender.send(parseAlert({ subject: 'Routine', severity: 'info' }, config), { deadlineMs: 10_000 });
+      const [urgent, routine] = await gmail.waitForMessages(2);
+      expect(urgent?.raw.toString()).toMatch(/^X-Priority: 1 \(Highest\)\r$/m);
+      expect(urgent?.raw.toString()).toMatch(/^Importance: High\r$/m);
+      expect(routine?.raw.toString()).not.toMatch(/^X-Priority:/m);
+    } finally {
+      sender.close();
+    }
+  });
+});
