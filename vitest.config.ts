@@ -13,6 +13,6 @@ export default defineConfig({
     server: { deps: { external: [/\/dist\/functions\//] } },
     testTimeout: 20_000,
     hookTimeout: 30_000,
-    coverage: { provider: 'v8', include: ['functions/**', 'infra/**', 'scripts/**'] },
+    coverage: { provider: 'v8', include: ['functions/**', 'infra/**', 'local/**', 'scripts/**'] },
   },
 });

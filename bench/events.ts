@@ -1,15 +1,14 @@
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
-import { loadEvent } from '../test/support/events.ts';
+import { sqsEvent, sqsRecord } from '../local/lambda-events.ts';
+import { loadEvent } from '../local/sample-events.ts';
 
-const sample = loadEvent<SQSEvent>('sqs-alerts').Records[0];
 const severities = ['critical', 'high', 'warning', 'info'] as const;
 let sequence = 0;
 
-/** An SQS event of `count` distinct alerts, shaped like the sample event (`events/sqs-alerts.json`). */
+/** An SQS event of `count` distinct alerts, as the event source mapping delivers them. */
 export function sqsAlertEvent(count: number): SQSEvent {
-  if (!sample) throw new Error('events/sqs-alerts.json has no record');
-  return {
-    Records: Array.from({ length: count }, () => {
+  return sqsEvent(
+    Array.from({ length: count }, () => {
       sequence += 1;
       const body = JSON.stringify({
         subject: `Benchmark alert ${sequence}: queue backlog above 10,000`,
@@ -19,9 +18,9 @@ export function sqsAlertEvent(count: number): SQSEvent {
         dedupKey: `bench-${sequence}`,
         fields: { queue: 'orders', depth: 12873 + sequence },
       });
-      return { ...sample, messageId: crypto.randomUUID(), body };
+      return sqsRecord(body);
     }),
-  };
+  );
 }
 
 /** The sample API Gateway `POST /alerts` request (`events/http-alert.json`), with a fresh request id. */

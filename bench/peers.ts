@@ -1,12 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
-import { type GmailServer, startGmailServer, testGmailAccount } from '../test/support/gmail-server.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../test/support/secrets-endpoint.ts';
-import { type SqsEndpoint, startSqsEndpoint } from '../test/support/sqs-endpoint.ts';
-import { createTestPki, writeTestPki } from '../test/support/tls.ts';
-import { startLatencyProxy } from './latency-proxy.ts';
+import type { GmailServer } from '../local/gmail-server.ts';
+import { functionEnvironment, type LocalCloud, startLocalCloud } from '../local/local-cloud.ts';
+import type { SecretsEndpoint } from '../local/secrets-endpoint.ts';
+import type { SqsEndpoint } from '../local/sqs-endpoint.ts';
 
 /** The Secrets Manager secret every benchmarked function reads. */
 export const SECRET_ID = 'bench/gmail';
@@ -29,7 +25,7 @@ export interface BenchPeers {
   readonly rttMs: number;
   /** The environment a function gets: configuration contract, SDK endpoints, the test CA. */
   readonly functionEnv: Record<string, string>;
-  /** What to add to `functionEnv` to reach the implicit-TLS server (as on port 465) instead. */
+  /** The environment that reaches the implicit-TLS server (as on port 465) instead. */
   readonly implicitTlsEnv: Record<string, string>;
   /** STARTTLS, as smtp.gmail.com:587. */
   readonly gmail: GmailServer;
@@ -51,60 +47,56 @@ export async function startBenchPeers(options: {
   rttMs: number;
   secretDelayMs: number;
 }): Promise<BenchPeers> {
-  const pkiDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-bench-'));
-  const pki = await createTestPki();
-  const files = await writeTestPki(pkiDir, pki);
-  const tls = { cert: pki.certPem, key: pki.keyPem };
-  const gmail = await startGmailServer({ tls });
-  const gmailImplicitTls = await startGmailServer({ tls, secure: true });
-  const proxy = await startLatencyProxy({
-    target: { host: gmail.host, port: gmail.port },
-    oneWayDelayMs: options.rttMs / 2,
+  const cloud = await startLocalCloud({
+    secretId: SECRET_ID,
+    freshCa: true,
+    implicitTlsServer: true,
+    smtpProxy: { oneWayDelayMs: options.rttMs / 2 },
+    secretDelayMs: options.secretDelayMs,
+    settings: { alertTo: ALERT_TO, serviceName: 'gmail-alerts-bench' },
   });
-  const implicitTlsProxy = await startLatencyProxy({
-    target: { host: gmailImplicitTls.host, port: gmailImplicitTls.port },
-    oneWayDelayMs: options.rttMs / 2,
-  });
-  const secrets = await startSecretsEndpoint({
-    secrets: {
-      [SECRET_ID]: JSON.stringify({ username: testGmailAccount.user, password: testGmailAccount.pass }),
-    },
-  });
-  secrets.delayMs = options.secretDelayMs;
-  const sqs = await startSqsEndpoint();
-
-  const functionEnv: Record<string, string> = {
-    GMAIL_SECRET_ID: SECRET_ID,
-    SMTP_HOST: proxy.host,
-    SMTP_PORT: String(proxy.port),
-    ALERT_TO,
-    ALERT_QUEUE_URL: sqs.queueUrl('gmail-alerts-queue'),
-    ALERT_DLQ_URL: sqs.queueUrl('gmail-alerts-dlq'),
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDBENCHMARK',
-    AWS_SECRET_ACCESS_KEY: 'benchmark-secret-key',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    AWS_ENDPOINT_URL_SQS: sqs.url,
-    // Node reads this at start-up only: the child trusts the loopback server's CA, verification stays on.
-    NODE_EXTRA_CA_CERTS: files.caFile,
-    POWERTOOLS_SERVICE_NAME: 'gmail-alerts-bench',
+  const gmailImplicitTls = cloud.gmailImplicitTls as GmailServer;
+  const servers = [cloud.gmail, gmailImplicitTls];
+  await warmUp(cloud, servers);
+  const total = (stat: 'connections' | 'tlsHandshakes' | 'authAttempts' | 'messages') =>
+    servers.reduce((sum, server) => sum + server.stats[stat], 0);
+  return {
+    rttMs: options.rttMs,
+    functionEnv: cloud.env,
+    implicitTlsEnv: functionEnvironment(cloud, { implicitTls: true }),
+    gmail: cloud.gmail,
+    gmailImplicitTls,
+    secrets: cloud.secrets,
+    sqs: cloud.sqs,
+    counters: () => ({
+      connections: total('connections'),
+      tlsHandshakes: total('tlsHandshakes'),
+      authAttempts: total('authAttempts'),
+      messages: total('messages'),
+      smtpRoundTrips: (cloud.smtpProxy?.roundTrips ?? 0) + (cloud.implicitTlsProxy?.roundTrips ?? 0),
+      secretFetches: cloud.secrets.calls,
+    }),
+    close: () => cloud.close(),
   };
+}
 
-  const servers = [gmail, gmailImplicitTls];
-  // The servers parse every message before answering it (mailparser): warm that code up, so the
-  // first scenario does not pay for the server's own cold start.
+/**
+ * The servers parse every message before answering it (mailparser): warm that code up, so the first
+ * scenario does not pay for the server's own cold start.
+ */
+async function warmUp(cloud: LocalCloud, servers: GmailServer[]): Promise<void> {
   for (const server of servers) {
     const transport = createTransport({
       host: server.host,
       port: server.port,
-      secure: server === gmailImplicitTls,
+      secure: server.secure,
       requireTLS: true,
-      tls: { ca: pki.caPem, servername: 'localhost' },
-      auth: { user: testGmailAccount.user, pass: testGmailAccount.pass },
+      tls: { ca: cloud.ca?.pem, servername: 'localhost' },
+      auth: { user: cloud.account.user, pass: cloud.account.pass },
     });
     for (let message = 0; message < 5; message += 1) {
       await transport.sendMail({
-        from: testGmailAccount.user,
+        from: cloud.account.user,
         to: ALERT_TO,
         subject: 'warm-up',
         text: 'warm-up',
@@ -112,35 +104,6 @@ export async function startBenchPeers(options: {
     }
     transport.close();
   }
-  const total = (stat: 'connections' | 'tlsHandshakes' | 'authAttempts' | 'messages') =>
-    servers.reduce((sum, server) => sum + server.stats[stat], 0);
-  return {
-    rttMs: options.rttMs,
-    functionEnv,
-    implicitTlsEnv: { SMTP_PORT: String(implicitTlsProxy.port), SMTP_SECURE: 'true' },
-    gmail,
-    gmailImplicitTls,
-    secrets,
-    sqs,
-    counters: () => ({
-      connections: total('connections'),
-      tlsHandshakes: total('tlsHandshakes'),
-      authAttempts: total('authAttempts'),
-      messages: total('messages'),
-      smtpRoundTrips: proxy.roundTrips + implicitTlsProxy.roundTrips,
-      secretFetches: secrets.calls,
-    }),
-    async close() {
-      await Promise.all([
-        ...servers.map((server) => server.close()),
-        proxy.close(),
-        implicitTlsProxy.close(),
-        secrets.close(),
-        sqs.close(),
-      ]);
-      await rm(pkiDir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** `after − before`, field by field. */

@@ -2,11 +2,13 @@
 // runtime does (import = init phase, `handler(event, context)` = invocation) and runs the invocations
 // the benchmark sends it. The benchmark compiles this file to plain JavaScript first, so the process
 // loads nothing but the bundle: no TypeScript stripping, no test helpers, no modules imported before
-// the bundle that would make its import look cheaper than it is.
+// the bundle that would make its import look cheaper than it is (the Lambda context it bundles imports
+// nothing).
 //
 // argv: <bundle file URL> [--import-only]. Commands arrive as JSON lines on stdin; reports leave as
 // JSON lines on fd 3 (stdout belongs to the function's logs).
 
+import { createLambdaContext } from '../local/lambda-context.ts';
 import type { WorkerCommand, WorkerReport } from './protocol.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -36,22 +38,6 @@ report({
 });
 if (process.argv.includes('--import-only')) process.exit(0);
 
-/** A Lambda context as the Node runtime passes it, with a remaining time that really decreases. */
-function lambdaContext(timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'bench',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:bench',
-    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '128',
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: '/aws/lambda/bench',
-    logStreamName: `2026/01/01/[$LATEST]${crypto.randomUUID().replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  };
-}
-
 /** One line about the outcome, so the benchmark can refuse to time sends that did not happen. */
 function outcome(result: unknown): { ok: boolean; detail: string } {
   const value = (result ?? {}) as { statusCode?: number; batchItemFailures?: unknown[] };
@@ -72,7 +58,14 @@ for await (const line of createInterface({ input: process.stdin })) {
   const cpu = process.cpuUsage();
   const start = performance.now();
   try {
-    const result = await bundle.handler(command.event, lambdaContext(command.timeoutMs));
+    const result = await bundle.handler(
+      command.event,
+      createLambdaContext({
+        functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'bench',
+        memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '128',
+        timeoutMs: command.timeoutMs,
+      }),
+    );
     const wallMs = performance.now() - start;
     const used = process.cpuUsage(cpu);
     report({

@@ -5,6 +5,16 @@ import { join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
 import type { DiagnosisReport } from '../functions/doctor/diagnose.ts';
+import { jsonText } from '../local/json-text.ts';
+import {
+  assertBuilt,
+  compactLogLine,
+  type FunctionName,
+  type Invocation,
+  isFunctionName,
+  PROJECT_ROOT,
+  startLambdaHost,
+} from '../local/lambda-host.ts';
 import {
   CommandFailedError,
   type CommandSpec,
@@ -18,15 +28,6 @@ import {
   UsageError,
 } from './lib/cli.ts';
 import { formatReport } from './lib/doctor-report.ts';
-import {
-  assertBuilt,
-  compactLogLine,
-  type FunctionName,
-  type Invocation,
-  isFunctionName,
-  PROJECT_ROOT,
-  startLambdaHost,
-} from './lib/lambda-host.ts';
 import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
 import type { OutboxEntry } from './lib/outbox.ts';
 
@@ -111,7 +112,18 @@ function verdict(name: FunctionName, invocation: Invocation): { ok: boolean; sum
   return { ok: result === 'delivered', summary: `eventbridge handler: ${String(result)}` };
 }
 
-runCommand(spec, async () => {
+/** Indented JSON, or compact when the value is too deep for JSON.stringify. */
+function printable(value: unknown): string {
+  try {
+    return JSON.stringify(value, null, 2) ?? 'null';
+  } catch {
+    return jsonText(value);
+  }
+}
+
+runCommand(spec, invoke, { unexpectedFailure: 'invoke failed' });
+
+async function invoke(): Promise<number> {
   const { values, positionals } = parseCommandLine(spec);
   const [name, eventArgument, ...extra] = positionals;
   if (!name || !isFunctionName(name))
@@ -160,9 +172,7 @@ runCommand(spec, async () => {
     const invocation = await host.invoke(name, event).finally(() => host.close());
     shown.clear();
 
-    process.stdout.write(
-      `${JSON.stringify(invocation.ok ? invocation.result : invocation.error, null, 2)}\n`,
-    );
+    process.stdout.write(`${printable(invocation.ok ? invocation.result : invocation.error)}\n`);
     if (name === 'doctor' && invocation.ok)
       err.write(`\n${formatReport(invocation.result as DiagnosisReport, err)}\n\n`);
     for (const entry of mail)
@@ -197,4 +207,4 @@ runCommand(spec, async () => {
   } finally {
     await stack?.close();
   }
-});
+}

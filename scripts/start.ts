@@ -2,6 +2,14 @@
 // against a Gmail-like SMTP server, Secrets Manager and SQS on loopback; mail lands in .outbox/.
 import { join, resolve } from 'node:path';
 import {
+  assertBuilt,
+  compactLogLine,
+  type LambdaHost,
+  PROJECT_ROOT,
+  startLambdaHost,
+} from '../local/lambda-host.ts';
+import { type QueueRelay, startQueueRelay } from '../local/queue-relay.ts';
+import {
   bold,
   CommandFailedError,
   type CommandSpec,
@@ -12,16 +20,8 @@ import {
   parseCommandLine,
   runCommand,
 } from './lib/cli.ts';
-import {
-  assertBuilt,
-  compactLogLine,
-  type LambdaHost,
-  PROJECT_ROOT,
-  startLambdaHost,
-} from './lib/lambda-host.ts';
 import { type LocalApi, startLocalApi } from './lib/local-api.ts';
 import { DEMO_ACCOUNT, DEMO_SECRET_ID, type LocalStack, startLocalStack } from './lib/local-stack.ts';
-import { type QueueRelay, startQueueRelay } from './lib/queue-relay.ts';
 
 const spec = {
   usage: 'npm start [-- options]',

@@ -156,11 +156,19 @@ export function progress(label: string, stream: NodeJS.WriteStream = process.std
   };
 }
 
+export interface RunOptions {
+  /**
+   * Print any other failure as one line (`✗ <unexpectedFailure>: <type>: <message>`) instead of its
+   * stack: for commands whose users run them, not debug them.
+   */
+  unexpectedFailure?: string;
+}
+
 /**
  * Runs a command's main function: prints usage errors and explained failures without a stack and
  * sets the exit code.
  */
-export function runCommand(spec: CommandSpec, main: () => Promise<number>): void {
+export function runCommand(spec: CommandSpec, main: () => Promise<number>, options: RunOptions = {}): void {
   // Once the work is done the command ends, even if a library still holds a socket (an SDK request
   // the doctor gave up waiting for): the exit code is already set.
   const end = () => setTimeout(() => process.exit(), 2_000).unref();
@@ -181,6 +189,13 @@ export function runCommand(spec: CommandSpec, main: () => Promise<number>): void
         } else if (error instanceof CommandFailedError) {
           process.stderr.write(`${mark.fail(process.stderr)} ${error.message}\n`);
           process.exitCode = error.exitCode;
+        } else if (options.unexpectedFailure) {
+          const failure = error as Error;
+          const message = String(failure?.message ?? error).split('\n')[0];
+          process.stderr.write(
+            `${mark.fail(process.stderr)} ${options.unexpectedFailure}: ${failure?.name ?? 'Error'}: ${message}\n`,
+          );
+          process.exitCode = EXIT.failed;
         } else {
           process.stderr.write(`${mark.fail(process.stderr)} ${(error as Error)?.stack ?? String(error)}\n`);
           process.exitCode = EXIT.failed;

@@ -3,11 +3,11 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { apiGatewayEvent, eventBridgeEvent, gatewayResponse } from './lambda-events.ts';
-import type { LambdaHost } from './lambda-host.ts';
+import { apiGatewayEvent, eventBridgeEvent, gatewayResponse } from '../../local/lambda-events.ts';
+import type { LambdaHost } from '../../local/lambda-host.ts';
+import type { QueueRelay } from '../../local/queue-relay.ts';
 import type { Outbox } from './outbox.ts';
 import { type DeadLetter, messagePage, notFoundPage, outboxPage } from './outbox-page.ts';
-import type { QueueRelay } from './queue-relay.ts';
 
 /** API Gateway's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -87,136 +87,147 @@ const sendHtml = (response: ServerResponse, status: number, html: string, csp = 
     .end(html);
 };
 
+/** What every request handler needs: the options, and where the server listens once it does. */
+interface ApiState {
+  options: LocalApiOptions;
+  baseUrl: string;
+  /** `Host` values this server answers to: its own loopback names and port. */
+  allowedHosts: Set<string>;
+}
+
+/** POST /alerts: API Gateway's key check, then the http handler with a REST (v1) proxy event. */
+async function postAlert(api: ApiState, request: IncomingMessage, response: ServerResponse) {
+  // API Gateway checks the key before the function runs; a request without one never reaches it.
+  const key = request.headers['x-api-key'];
+  if (key === undefined) return sendJson(response, 401, { message: 'Missing x-api-key header' });
+  if (key !== api.options.apiKey) return sendJson(response, 403, { message: 'Forbidden' });
+  const body = await readBody(request);
+  const invocation = await api.options.host.invoke<APIGatewayProxyResult>(
+    'http',
+    apiGatewayEvent(request, body, key),
+  );
+  if (!invocation.ok) {
+    const timedOut = invocation.error.errorType === 'Sandbox.Timedout';
+    api.options.log(
+      `POST /alerts → http handler failed: ${invocation.error.errorType}: ${invocation.error.errorMessage}`,
+    );
+    return sendJson(response, timedOut ? 504 : 502, {
+      message: timedOut ? 'Endpoint request timed out' : 'Internal server error',
+    });
+  }
+  const answer = gatewayResponse(invocation.result);
+  api.options.log(`POST /alerts → http handler ${answer.status}, ${invocation.durationMs} ms`);
+  response.writeHead(answer.status, answer.headers).end(answer.body);
+}
+
+/** POST /events: an EventBridge event (or a PutEvents entry) to the eventbridge handler. */
+async function postEvent(api: ApiState, request: IncomingMessage, response: ServerResponse) {
+  let input: unknown;
+  try {
+    input = JSON.parse(await readBody(request));
+  } catch (error) {
+    if (error instanceof HttpProblem) throw error;
+    throw new HttpProblem(400, 'the body is not JSON: send an EventBridge event');
+  }
+  const event = eventBridgeEvent(input);
+  if ('problem' in event) throw new HttpProblem(400, event.problem);
+  const invocation = await api.options.host.invoke<string>('eventbridge', event);
+  if (!invocation.ok) {
+    api.options.log(
+      `POST /events → eventbridge handler threw ${invocation.error.errorType}: ${invocation.error.errorMessage}`,
+    );
+    return sendJson(response, 502, {
+      error: invocation.error,
+      note: 'EventBridge would retry this asynchronously, then use the on-failure destination.',
+    });
+  }
+  api.options.log(
+    `POST /events → eventbridge handler: ${String(invocation.result)}, ${invocation.durationMs} ms`,
+  );
+  sendJson(response, 200, { id: event.id, status: invocation.result });
+}
+
+/** POST /queue: onto the alerts queue, for the relay to deliver to the sqs handler. */
+async function postQueue(api: ApiState, request: IncomingMessage, response: ServerResponse) {
+  const body = await readBody(request);
+  if (!body.trim()) throw new HttpProblem(400, 'the body is empty: send an alert or an EventBridge event');
+  const messageId = await api.options.relay.enqueue(body);
+  api.options.log(`POST /queue → message ${messageId} on the alerts queue`);
+  sendJson(response, 202, { queued: true, messageId });
+}
+
+/** GET /: the outbox; /messages/<id>[/html|/text|/eml]: one message. */
+async function getPage(api: ApiState, path: string, response: ServerResponse) {
+  if (path === '/') {
+    const entries = await api.options.outbox.list();
+    const html = outboxPage({
+      entries,
+      deadLetters: api.options.deadLetters(),
+      outboxDir: api.options.outbox.shownDir,
+      curl: api.options.curl(api.baseUrl),
+    });
+    return sendHtml(response, 200, html);
+  }
+  const match = /^\/messages\/([^/]+)(?:\/(html|text|eml))?$/.exec(path);
+  const message = match?.[1] ? await api.options.outbox.read(match[1]) : undefined;
+  if (!match || !message) return sendHtml(response, 404, notFoundPage());
+  const view = match[2];
+  if (view === 'html') {
+    return sendHtml(response, 200, message.html ?? '<p>This message has no HTML part.</p>', MAIL_CSP);
+  }
+  if (view === 'text') {
+    response
+      .writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-security-policy': TEXT_CSP,
+        'x-content-type-options': 'nosniff',
+      })
+      .end(message.text);
+    return;
+  }
+  if (view === 'eml') {
+    response
+      .writeHead(200, {
+        'content-type': 'message/rfc822',
+        'content-disposition': `attachment; filename="${message.id}.eml"`,
+        'x-content-type-options': 'nosniff',
+      })
+      .end(message.raw);
+    return;
+  }
+  sendHtml(response, 200, messagePage(message, api.options.outbox.shownDir));
+}
+
+/** Checks the Host header and dispatches by path and method. */
+async function route(api: ApiState, request: IncomingMessage, response: ServerResponse) {
+  // Only this machine's names: a web page elsewhere cannot rebind its DNS name onto this server.
+  if (!api.allowedHosts.has(String(request.headers.host ?? '').toLowerCase())) {
+    throw new HttpProblem(421, 'use http://127.0.0.1 or http://localhost');
+  }
+  const path = new URL(request.url ?? '/', 'http://local').pathname;
+  const method = request.method ?? 'GET';
+  const posts: Record<string, typeof postAlert> = {
+    '/alerts': postAlert,
+    '/events': postEvent,
+    '/queue': postQueue,
+  };
+  const post = posts[path];
+  if (post) {
+    if (method !== 'POST') throw new HttpProblem(405, `${path} takes POST`);
+    return post(api, request, response);
+  }
+  if (method !== 'GET' && method !== 'HEAD') throw new HttpProblem(405, 'the outbox pages take GET');
+  return getPage(api, path, response);
+}
+
 /** Starts the HTTP API and the outbox on 127.0.0.1 (`port` 0 picks a free one). */
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
-  let baseUrl = '';
-  const allowedHosts = new Set<string>();
-
-  async function postAlert(request: IncomingMessage, response: ServerResponse) {
-    // API Gateway checks the key before the function runs; a request without one never reaches it.
-    const key = request.headers['x-api-key'];
-    if (key === undefined) return sendJson(response, 401, { message: 'Missing x-api-key header' });
-    if (key !== options.apiKey) return sendJson(response, 403, { message: 'Forbidden' });
-    const body = await readBody(request);
-    const invocation = await options.host.invoke<APIGatewayProxyResult>(
-      'http',
-      apiGatewayEvent(request, body, key),
-    );
-    if (!invocation.ok) {
-      const timedOut = invocation.error.errorType === 'Sandbox.Timedout';
-      options.log(
-        `POST /alerts → http handler failed: ${invocation.error.errorType}: ${invocation.error.errorMessage}`,
-      );
-      return sendJson(response, timedOut ? 504 : 502, {
-        message: timedOut ? 'Endpoint request timed out' : 'Internal server error',
-      });
-    }
-    const answer = gatewayResponse(invocation.result);
-    options.log(`POST /alerts → http handler ${answer.status}, ${invocation.durationMs} ms`);
-    response.writeHead(answer.status, answer.headers).end(answer.body);
-  }
-
-  async function postEvent(request: IncomingMessage, response: ServerResponse) {
-    let input: unknown;
-    try {
-      input = JSON.parse(await readBody(request));
-    } catch (error) {
-      if (error instanceof HttpProblem) throw error;
-      throw new HttpProblem(400, 'the body is not JSON: send an EventBridge event');
-    }
-    const event = eventBridgeEvent(input);
-    if ('problem' in event) throw new HttpProblem(400, event.problem);
-    const invocation = await options.host.invoke<string>('eventbridge', event);
-    if (!invocation.ok) {
-      options.log(
-        `POST /events → eventbridge handler threw ${invocation.error.errorType}: ${invocation.error.errorMessage}`,
-      );
-      return sendJson(response, 502, {
-        error: invocation.error,
-        note: 'EventBridge would retry this asynchronously, then use the on-failure destination.',
-      });
-    }
-    options.log(
-      `POST /events → eventbridge handler: ${String(invocation.result)}, ${invocation.durationMs} ms`,
-    );
-    sendJson(response, 200, { id: event.id, status: invocation.result });
-  }
-
-  async function postQueue(request: IncomingMessage, response: ServerResponse) {
-    const body = await readBody(request);
-    if (!body.trim()) throw new HttpProblem(400, 'the body is empty: send an alert or an EventBridge event');
-    const messageId = await options.relay.enqueue(body);
-    options.log(`POST /queue → message ${messageId} on the alerts queue`);
-    sendJson(response, 202, { queued: true, messageId });
-  }
-
-  async function getPage(path: string, response: ServerResponse) {
-    if (path === '/') {
-      const entries = await options.outbox.list();
-      const html = outboxPage({
-        entries,
-        deadLetters: options.deadLetters(),
-        outboxDir: options.outbox.shownDir,
-        curl: options.curl(baseUrl),
-      });
-      return sendHtml(response, 200, html);
-    }
-    const match = /^\/messages\/([^/]+)(?:\/(html|text|eml))?$/.exec(path);
-    const message = match?.[1] ? await options.outbox.read(match[1]) : undefined;
-    if (!match || !message) return sendHtml(response, 404, notFoundPage());
-    const view = match[2];
-    if (view === 'html') {
-      return sendHtml(response, 200, message.html ?? '<p>This message has no HTML part.</p>', MAIL_CSP);
-    }
-    if (view === 'text') {
-      response
-        .writeHead(200, {
-          'content-type': 'text/plain; charset=utf-8',
-          'content-security-policy': TEXT_CSP,
-          'x-content-type-options': 'nosniff',
-        })
-        .end(message.text);
-      return;
-    }
-    if (view === 'eml') {
-      response
-        .writeHead(200, {
-          'content-type': 'message/rfc822',
-          'content-disposition': `attachment; filename="${message.id}.eml"`,
-          'x-content-type-options': 'nosniff',
-        })
-        .end(message.raw);
-      return;
-    }
-    sendHtml(response, 200, messagePage(message, options.outbox.shownDir));
-  }
-
-  async function route(request: IncomingMessage, response: ServerResponse) {
-    // Only this machine's names: a web page elsewhere cannot rebind its DNS name onto this server.
-    if (!allowedHosts.has(String(request.headers.host ?? '').toLowerCase())) {
-      throw new HttpProblem(421, 'use http://127.0.0.1 or http://localhost');
-    }
-    const path = new URL(request.url ?? '/', 'http://local').pathname;
-    const method = request.method ?? 'GET';
-    const posts: Record<string, typeof postAlert> = {
-      '/alerts': postAlert,
-      '/events': postEvent,
-      '/queue': postQueue,
-    };
-    const post = posts[path];
-    if (post) {
-      if (method !== 'POST') throw new HttpProblem(405, `${path} takes POST`);
-      return post(request, response);
-    }
-    if (method !== 'GET' && method !== 'HEAD') throw new HttpProblem(405, 'the outbox pages take GET');
-    return getPage(path, response);
-  }
-
+  const api: ApiState = { options, baseUrl: '', allowedHosts: new Set() };
   const server: Server = createServer((request, response) => {
-    route(request, response).catch((error: unknown) => {
+    route(api, request, response).catch((error: unknown) => {
       const status = error instanceof HttpProblem ? error.status : 500;
       if (!(error instanceof HttpProblem))
-        options.log(`${request.method} ${request.url} failed: ${(error as Error).message}`);
+        api.options.log(`${request.method} ${request.url} failed: ${(error as Error).message}`);
       if (!response.headersSent)
         sendJson(response, status, {
           message: error instanceof HttpProblem ? error.message : 'Internal error',
@@ -227,11 +238,11 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   server.listen(options.port, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
-  baseUrl = `http://127.0.0.1:${port}`;
-  for (const name of ['127.0.0.1', 'localhost']) allowedHosts.add(`${name}:${port}`);
+  api.baseUrl = `http://127.0.0.1:${port}`;
+  for (const name of ['127.0.0.1', 'localhost']) api.allowedHosts.add(`${name}:${port}`);
 
   return {
-    url: baseUrl,
+    url: api.baseUrl,
     port,
     async close() {
       server.closeAllConnections();

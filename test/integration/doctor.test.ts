@@ -8,11 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { authPlainToken } from '../../functions/core/gmail-credentials.ts';
 import type { DiagnosisReport } from '../../functions/doctor/diagnose.ts';
 import type { DoctorEvent } from '../../functions/doctor/handler.ts';
-import { type GmailServer, startGmailServer, testGmailAccount } from '../support/gmail-server.ts';
+import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
+import { createLambdaContext } from '../../local/lambda-context.ts';
+import { startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import { createUntrustedCertificate } from '../../local/tls.ts';
 import { coldStart } from '../support/lambda-bundle.ts';
-import { createLambdaContext } from '../support/lambda-context.ts';
-import { startSecretsEndpoint } from '../support/secrets-endpoint.ts';
-import { createUntrustedCertificate } from '../support/tls.ts';
 
 const root = join(import.meta.dirname, '../..');
 // Spaced as Google shows it; the server knows it without spaces.

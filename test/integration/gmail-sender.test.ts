@@ -3,7 +3,7 @@ import { parseAlert } from '../../functions/core/alert.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import type { GmailCredentials } from '../../functions/core/gmail-credentials.ts';
 import { GmailSender } from '../../functions/core/gmail-sender.ts';
-import { type GmailServer, startGmailServer, testGmailAccount } from '../support/gmail-server.ts';
+import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
 
 let gmail: GmailServer;
 

@@ -6,11 +6,11 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { testGmailAccount } from '../../local/gmail-server.ts';
+import { createLambdaContext } from '../../local/lambda-context.ts';
+import { loadEvent } from '../../local/sample-events.ts';
 import { type AlertEnvironment, startAlertEnvironment } from '../support/alert-environment.ts';
-import { loadEvent } from '../support/events.ts';
-import { testGmailAccount } from '../support/gmail-server.ts';
 import { coldStart } from '../support/lambda-bundle.ts';
-import { createLambdaContext } from '../support/lambda-context.ts';
 
 let stack: AlertEnvironment;
 

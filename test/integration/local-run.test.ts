@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAwsJsonEndpoint } from '../support/aws-json-endpoint.ts';
-import { startGmailServer, testGmailAccount } from '../support/gmail-server.ts';
+import { startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
+import { startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
 
 const root = join(import.meta.dirname, '../..');
 const everyOutput: string[] = [];

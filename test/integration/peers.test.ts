@@ -6,19 +6,19 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk
 import { createTransport } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadEvent } from '../support/events.ts';
-import { gmailReplies } from '../support/gmail-replies.ts';
+import { gmailReplies } from '../../local/gmail-replies.ts';
 import {
   type GmailServer,
   type SmtpStage,
   startGmailServer,
   testGmailAccount,
-} from '../support/gmail-server.ts';
-import { createLambdaContext } from '../support/lambda-context.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../support/secrets-endpoint.ts';
-import { md5OfMessageAttributes, type SqsEndpoint, startSqsEndpoint } from '../support/sqs-endpoint.ts';
-import { startTcpProxy } from '../support/tcp-proxy.ts';
-import { createUntrustedCertificate, loadTestServerTls } from '../support/tls.ts';
+} from '../../local/gmail-server.ts';
+import { createLambdaContext } from '../../local/lambda-context.ts';
+import { loadEvent } from '../../local/sample-events.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import { md5OfMessageAttributes, type SqsEndpoint, startSqsEndpoint } from '../../local/sqs-endpoint.ts';
+import { startTcpProxy } from '../../local/tcp-proxy.ts';
+import { createUntrustedCertificate, loadTestServerTls } from '../../local/tls.ts';
 
 const alert = {
   from: testGmailAccount.user,
@@ -210,6 +210,39 @@ describe('Gmail-like SMTP server', () => {
     expect(info.rejected).toEqual(['c@example.com']);
     expect(info.rejectedErrors?.[0]).toMatchObject({ responseCode: 452 });
     expect(server.messages[0]?.envelope.to).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it.each([
+    ['550 5.1.1', gmailReplies.noSuchUser],
+    ['450 4.2.1', gmailReplies.recipientRateLimited],
+    ['450 4.2.1 (relay)', gmailReplies.peakRelayLimitExceeded],
+  ] as const)('refuses one named recipient with %s and accepts the others', async (_name, reply) => {
+    server = await startGmailServer();
+    server.failRecipient('Gone@Example.com', reply);
+    const to = ['a@example.com', 'gone@example.com', 'b@example.com'];
+
+    const info = await gmailTransport(server).sendMail({ ...alert, to });
+
+    expect(info.rejected).toEqual(['gone@example.com']);
+    expect(info.rejectedErrors?.[0]).toMatchObject({ responseCode: reply.code });
+    expect(info.rejectedErrors?.[0]?.response).toContain(reply.message.split('\n')[0]);
+    expect(server.messages[0]?.envelope.to).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it('refuses a named recipient only the given number of times', async () => {
+    server = await startGmailServer();
+    server.failRecipient('gone@example.com', gmailReplies.recipientRateLimited, 1);
+    const transport = gmailTransport(server);
+
+    const first = await transport.sendMail({ ...alert, to: ['a@example.com', 'gone@example.com'] });
+    const second = await transport.sendMail({ ...alert, to: ['a@example.com', 'gone@example.com'] });
+
+    expect(first.rejected).toEqual(['gone@example.com']);
+    expect(second.rejected).toEqual([]);
+    expect(server.messages.map((message) => message.envelope.to)).toEqual([
+      ['a@example.com'],
+      ['a@example.com', 'gone@example.com'],
+    ]);
   });
 
   it.each(['fin', 'rst'] as const)('drops idle pooled connections with %s', async (mode) => {

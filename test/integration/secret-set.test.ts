@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_NAME } from '../../infra/app.ts';
-import { type AwsJsonEndpoint, startAwsJsonEndpoint } from '../support/aws-json-endpoint.ts';
+import { type AwsJsonEndpoint, startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
 
 const root = join(import.meta.dirname, '../..');
 const appPassword = 'qrst uvwx yzab cdef';

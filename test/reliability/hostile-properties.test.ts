@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReceivedMessage } from '../support/gmail-server.ts';
+import type { ReceivedMessage } from '../../local/gmail-server.ts';
 import { anyText, disguisingCharacters, encodedWord, lineBreakers } from './support/arbitraries.ts';
 import {
   alertEvent,

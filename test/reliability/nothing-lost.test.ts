@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gmailReplies } from '../support/gmail-replies.ts';
+import { gmailReplies } from '../../local/gmail-replies.ts';
 import { alertEvent, sqsRecord, withDeployment } from './support/deployment.ts';
 import { captureOutput, type OutputCapture } from './support/output-capture.ts';
 

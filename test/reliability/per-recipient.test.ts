@@ -7,13 +7,13 @@ import type {
   SQSRecord,
 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { gmailReplies } from '../../local/gmail-replies.ts';
+import type { ReceivedMessage } from '../../local/gmail-server.ts';
+import { createLambdaContext } from '../../local/lambda-context.ts';
+import { loadEvent } from '../../local/sample-events.ts';
+import type { SqsStoredMessage } from '../../local/sqs-endpoint.ts';
 import { type AlertEnvironment, startAlertEnvironment } from '../support/alert-environment.ts';
-import { loadEvent } from '../support/events.ts';
-import { gmailReplies } from '../support/gmail-replies.ts';
-import type { ReceivedMessage } from '../support/gmail-server.ts';
 import { coldStart } from '../support/lambda-bundle.ts';
-import { createLambdaContext } from '../support/lambda-context.ts';
-import type { SqsStoredMessage } from '../support/sqs-endpoint.ts';
 import { captureOutput } from './support/output-capture.ts';
 
 // Gmail's answer when one recipient's mailbox takes no more mail for now (a deferral for that recipient only).

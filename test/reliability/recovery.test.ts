@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gmailReplies } from '../support/gmail-replies.ts';
+import { gmailReplies } from '../../local/gmail-replies.ts';
 import {
   account,
   type Deployment,

@@ -1,11 +1,8 @@
-import {
-  type GmailServer,
-  type GmailServerOptions,
-  startGmailServer,
-  testGmailAccount,
-} from './gmail-server.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from './secrets-endpoint.ts';
-import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
+import type { GmailServer, GmailServerOptions } from '../../local/gmail-server.ts';
+import { testGmailAccount } from '../../local/gmail-server.ts';
+import { startLocalCloud } from '../../local/local-cloud.ts';
+import type { SecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import type { SqsEndpoint } from '../../local/sqs-endpoint.ts';
 
 export const SECRET_ID = 'gmail-alerts/app-password';
 /** The test account's App Password as Google shows it: four groups of four. */
@@ -25,51 +22,37 @@ export interface AlertEnvironment {
 }
 
 /**
- * Starts the Gmail-like server, a Secrets Manager endpoint holding the test account's secret and an
- * SQS endpoint, and builds the configuration contract for them.
+ * Starts the local cloud for handlers imported into the test process: the test account's secret
+ * (spaced, as Google shows it), the PKI of the global setup, quiet logs and short SMTP timeouts.
  */
 export async function startAlertEnvironment(
   gmailOptions: GmailServerOptions = {},
 ): Promise<AlertEnvironment> {
-  const gmail = await startGmailServer(gmailOptions);
-  const secrets = await startSecretsEndpoint({
-    secrets: { [SECRET_ID]: JSON.stringify({ username: testGmailAccount.user, password: SPACED_PASSWORD }) },
+  const cloud = await startLocalCloud({
+    secretId: SECRET_ID,
+    secretValue: JSON.stringify({ username: testGmailAccount.user, password: SPACED_PASSWORD }),
+    gmail: gmailOptions,
+    settings: {
+      // The test certificate names localhost, and certificates are always verified.
+      smtpHost: 'localhost',
+      allowedRecipients: 'oncall@example.com,@ops.example.com',
+      smtpTimeoutMs: 3000,
+      logLevel: 'ERROR',
+    },
   });
-  const sqs = await startSqsEndpoint();
-  const queueUrl = sqs.queueUrl('gmail-alerts-queue');
-  const deadLetterQueueUrl = sqs.queueUrl('gmail-alerts-dlq');
-  const env: Record<string, string> = {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
-    AWS_SECRET_ACCESS_KEY: 'local-test-secret',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    AWS_ENDPOINT_URL_SQS: sqs.url,
-    GMAIL_SECRET_ID: SECRET_ID,
-    // The test certificate names localhost, and certificates are always verified.
-    SMTP_HOST: 'localhost',
-    SMTP_PORT: String(gmail.port),
-    ALERT_TO: 'oncall@example.com',
-    ALERT_ALLOWED_RECIPIENTS: 'oncall@example.com,@ops.example.com',
-    ALERT_QUEUE_URL: queueUrl,
-    ALERT_DLQ_URL: deadLetterQueueUrl,
-    SMTP_TIMEOUT_MS: '3000',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-  };
   return {
-    gmail,
-    secrets,
-    sqs,
-    queueUrl,
-    deadLetterQueueUrl,
-    env,
+    gmail: cloud.gmail,
+    secrets: cloud.secrets,
+    sqs: cloud.sqs,
+    queueUrl: cloud.queueUrl,
+    deadLetterQueueUrl: cloud.deadLetterQueueUrl,
+    env: cloud.env,
     apply(overrides = {}) {
-      for (const [name, value] of Object.entries({ ...env, ...overrides })) {
+      for (const [name, value] of Object.entries({ ...cloud.env, ...overrides })) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
     },
-    async close() {
-      await Promise.all([gmail.close(), secrets.close(), sqs.close()]);
-    },
+    close: () => cloud.close(),
   };
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestPki, writeTestPki } from './tls.ts';
+import { createTestPki, writeTestPki } from '../../local/tls.ts';
 
 let pkiDir: string | undefined;
 

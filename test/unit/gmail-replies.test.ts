@@ -11,7 +11,7 @@ import {
   lookupGmailReply,
   withoutEnhancedStatus,
 } from '../../functions/core/gmail-replies.ts';
-import { gmailReplies } from '../support/gmail-replies.ts';
+import { gmailReplies } from '../../local/gmail-replies.ts';
 
 describe('lookupGmailReply', () => {
   // The replies the loopback Gmail sends, worded as Gmail words them, and what each must mean.

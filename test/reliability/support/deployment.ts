@@ -8,13 +8,19 @@ import type {
   SQSRecord,
 } from 'aws-lambda';
 import { afterAll, beforeAll } from 'vitest';
-import { loadEvent } from '../../support/events.ts';
-import { type GmailServer, type GmailServerOptions, startGmailServer } from '../../support/gmail-server.ts';
+import type { GmailServer, GmailServerOptions } from '../../../local/gmail-server.ts';
+import { createLambdaContext } from '../../../local/lambda-context.ts';
+import {
+  recordFromQueued as queuedRecord,
+  sqsRecord as record,
+  sqsEvent,
+} from '../../../local/lambda-events.ts';
+import { type LocalCloud, startLocalCloud } from '../../../local/local-cloud.ts';
+import { loadEvent } from '../../../local/sample-events.ts';
+import type { SecretsEndpoint } from '../../../local/secrets-endpoint.ts';
+import type { SqsEndpoint, SqsStoredMessage } from '../../../local/sqs-endpoint.ts';
+import type { TcpProxy } from '../../../local/tcp-proxy.ts';
 import { coldStart } from '../../support/lambda-bundle.ts';
-import { createLambdaContext } from '../../support/lambda-context.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../../support/secrets-endpoint.ts';
-import { type SqsEndpoint, type SqsStoredMessage, startSqsEndpoint } from '../../support/sqs-endpoint.ts';
-import { type NatPath, startNatPath } from './nat-path.ts';
 import { captureOutput, type OutputCapture } from './output-capture.ts';
 
 /**
@@ -40,7 +46,7 @@ export interface DeploymentOptions {
   gmail?: GmailServerOptions;
   /** The secret's value; `null` leaves the secret out (ResourceNotFoundException). */
   secretValue?: string | null;
-  /** Route SMTP through a {@link NatPath} that can forget or swallow flows. */
+  /** Route SMTP through a {@link TcpProxy} that can forget or swallow flows, with a wire tap. */
   natPath?: boolean;
   /** Environment overrides; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
@@ -60,7 +66,7 @@ export interface Deployment {
   gmail: GmailServer;
   secrets: SecretsEndpoint;
   sqs: SqsEndpoint;
-  nat: NatPath | undefined;
+  nat: TcpProxy | undefined;
   queueUrl: string;
   deadLetterQueueUrl: string;
   env: Record<string, string | undefined>;
@@ -74,35 +80,16 @@ export interface Deployment {
   close(): Promise<void>;
 }
 
-const sampleRecord = loadEvent<SQSEvent>('sqs-alerts').Records[0] as SQSRecord;
 const sampleHttp = loadEvent<APIGatewayProxyEvent>('http-alert');
 
 /** An SQS record as the Lambda poller delivers it, with a fresh message id unless one is given. */
 export function sqsRecord(body: string, messageId: string = randomUUID(), receiveCount = 1): SQSRecord {
-  return {
-    ...sampleRecord,
-    messageId,
-    body,
-    attributes: { ...sampleRecord.attributes, ApproximateReceiveCount: String(receiveCount) },
-  };
+  return record(body, { messageId, receiveCount });
 }
 
 /** The record Lambda hands the sqs function when SQS delivers a message the functions queued. */
 export function recordFromQueued(message: SqsStoredMessage, receiveCount = 1): SQSRecord {
-  return {
-    ...sqsRecord(message.Body, message.MessageId, receiveCount),
-    messageAttributes: Object.fromEntries(
-      Object.entries(message.MessageAttributes).map(([name, value]) => [
-        name,
-        {
-          dataType: value.DataType,
-          ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
-          stringListValues: [],
-          binaryListValues: [],
-        },
-      ]),
-    ),
-  };
+  return queuedRecord(message, { receiveCount });
 }
 
 /** An EventBridge event whose detail is an alert (the custom-event path). */
@@ -126,43 +113,27 @@ export function alertEvent(detail: unknown, id: string = randomUUID()): EventBri
  * each cold start, since the bundle reads it while it is imported.
  */
 export async function deploy(options: DeploymentOptions = {}): Promise<Deployment> {
-  const gmail = await startGmailServer({
-    users: { [account.user]: account.password },
-    ...options.gmail,
+  const cloud: LocalCloud = await startLocalCloud({
+    account: { user: account.user, pass: account.password },
+    secretId: SECRET_ID,
+    secretValue:
+      options.secretValue === undefined
+        ? JSON.stringify({ username: account.user, password: account.spacedPassword })
+        : options.secretValue,
+    ...(options.gmail ? { gmail: options.gmail } : {}),
+    ...(options.natPath ? { smtpProxy: { recordClientBytes: true } } : {}),
+    settings: {
+      // The test certificate names localhost; verification is never switched off.
+      smtpHost: 'localhost',
+      alertTo: ALERT_TO,
+      allowedRecipients: ALLOWED_RECIPIENTS,
+      // As the stack sets it: the alerts queue's maxReceiveCount.
+      maxReceives: 5,
+      smtpTimeoutMs: 2000,
+      logLevel: 'INFO',
+    },
   });
-  const secretValue =
-    options.secretValue === undefined
-      ? JSON.stringify({ username: account.user, password: account.spacedPassword })
-      : options.secretValue;
-  const secrets = await startSecretsEndpoint({
-    secrets: secretValue === null ? {} : { [SECRET_ID]: secretValue },
-  });
-  const sqs = await startSqsEndpoint();
-  const nat = options.natPath ? await startNatPath({ host: gmail.host, port: gmail.port }) : undefined;
-  const queueUrl = sqs.queueUrl('gmail-alerts-queue');
-  const deadLetterQueueUrl = sqs.queueUrl('gmail-alerts-dlq');
-  const env: Record<string, string | undefined> = {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDRELIABILITY',
-    AWS_SECRET_ACCESS_KEY: 'reliability-fake-key',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    AWS_ENDPOINT_URL_SQS: sqs.url,
-    GMAIL_SECRET_ID: SECRET_ID,
-    // The test certificate names localhost; verification is never switched off.
-    SMTP_HOST: 'localhost',
-    SMTP_PORT: String(nat ? nat.port : gmail.port),
-    SMTP_SECURE: options.gmail?.secure ? 'true' : 'false',
-    ALERT_TO,
-    ALERT_ALLOWED_RECIPIENTS: ALLOWED_RECIPIENTS,
-    ALERT_QUEUE_URL: queueUrl,
-    ALERT_DLQ_URL: deadLetterQueueUrl,
-    // As the stack sets it: the alerts queue's maxReceiveCount.
-    ALERT_MAX_RECEIVES: '5',
-    SMTP_TIMEOUT_MS: '2000',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    POWERTOOLS_DEV: undefined,
-    ...options.env,
-  };
+  const env: Record<string, string | undefined> = { ...cloud.env, POWERTOOLS_DEV: undefined, ...options.env };
   const start = async <E, R>(name: Trigger) => {
     for (const [key, value] of Object.entries(env)) {
       if (value === undefined) delete process.env[key];
@@ -171,12 +142,13 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     return coldStart<E, R>(name);
   };
   const context = () => createLambdaContext({ timeoutMs: options.functionTimeoutMs ?? FUNCTION_TIMEOUT_MS });
+  const { gmail, secrets, sqs, queueUrl, deadLetterQueueUrl } = cloud;
 
   return {
     gmail,
     secrets,
     sqs,
-    nat,
+    nat: cloud.smtpProxy,
     queueUrl,
     deadLetterQueueUrl,
     env,
@@ -188,15 +160,13 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     },
     async sqsHandler() {
       const handler = await start<SQSEvent, SQSBatchResponse>('sqs');
-      return (records) => handler({ Records: records }, context());
+      return (records) => handler(sqsEvent(records), context());
     },
     async eventBridge() {
       const handler = await start<EventBridgeEvent<string, unknown>, unknown>('eventbridge');
       return (event) => handler(event, context());
     },
-    async close() {
-      await Promise.all([gmail.close(), secrets.close(), sqs.close(), nat?.close()]);
-    },
+    close: () => cloud.close(),
   };
 }
 

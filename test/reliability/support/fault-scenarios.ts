@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
-import { gmailReplies } from '../../support/gmail-replies.ts';
-import type { SqsStoredMessage } from '../../support/sqs-endpoint.ts';
-import { createUntrustedCertificate } from '../../support/tls.ts';
+import { gmailReplies } from '../../../local/gmail-replies.ts';
+import type { SqsStoredMessage } from '../../../local/sqs-endpoint.ts';
+import { createUntrustedCertificate } from '../../../local/tls.ts';
 import {
   account,
   alertEvent,

@@ -66,6 +66,8 @@ export interface GmailServerOptions {
 export interface GmailServer {
   readonly host: string;
   readonly port: number;
+  /** Implicit TLS (as on 465) rather than STARTTLS (as on 587). */
+  readonly secure: boolean;
   /** `smtp://host:port` or `smtps://host:port`. */
   readonly url: string;
   readonly stats: GmailServerStats;
@@ -76,6 +78,11 @@ export interface GmailServer {
   readonly errors: Error[];
   /** Queues a fault; faults for the same stage are used in the order they were queued. */
   failNext(fault: SmtpFault): void;
+  /**
+   * Refuses RCPT TO `address` (compared without regard to case) with `reply`, e.g. Gmail's 550 5.1.1
+   * or 450 4.2.1, the next `times` times (default: every time), while other recipients are accepted.
+   */
+  failRecipient(address: string, reply: GmailReply, times?: number): void;
   /** Closes every open client connection: `fin` ends it cleanly, `rst` resets it (a NAT that forgot the flow). */
   dropConnections(mode: 'fin' | 'rst'): void;
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
@@ -106,6 +113,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
   const messages: ReceivedMessage[] = [];
   const errors: Error[] = [];
   const faults: Required<SmtpFault>[] = [];
+  const recipientFaults = new Map<string, { reply: GmailReply; times: number }>();
   const sockets = new Set<Socket>();
   const waiters = new Set<() => void>();
 
@@ -116,6 +124,15 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     fault.times -= 1;
     if (fault.times <= 0) faults.splice(index, 1);
     return replyError(fault);
+  };
+
+  const takeRecipientFault = (address: string) => {
+    const key = address.toLowerCase();
+    const fault = recipientFaults.get(key);
+    if (!fault) return undefined;
+    fault.times -= 1;
+    if (fault.times <= 0) recipientFaults.delete(key);
+    return replyError(fault.reply);
   };
 
   const accept = async (stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> => {
@@ -177,10 +194,10 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     onMailFrom(_address, _session, callback) {
       callback(takeFault('mail'));
     },
-    onRcptTo(_address, session, callback) {
+    onRcptTo(address, session, callback) {
       if (session.envelope.rcptTo.length >= maxRecipients)
         return callback(replyError(gmailReplies.tooManyRecipients));
-      callback(takeFault('rcpt'));
+      callback(takeRecipientFault(address.address) ?? takeFault('rcpt'));
     },
     onData(stream, session, callback) {
       const fault = takeFault('data');
@@ -213,6 +230,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
   return {
     host,
     port,
+    secure: options.secure ?? false,
     url: `${options.secure ? 'smtps' : 'smtp'}://${host}:${port}`,
     stats,
     messages,
@@ -226,6 +244,9 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
         message: fault.message ?? defaultMessage(fault.code),
         times: fault.times ?? 1,
       });
+    },
+    failRecipient(address, reply, times = Number.POSITIVE_INFINITY) {
+      recipientFaults.set(address.toLowerCase(), { reply, times });
     },
     dropConnections(mode) {
       if (mode === 'rst') {

@@ -3,9 +3,9 @@
 // failed come back after a short visibility timeout, and after maxReceiveCount go to the DLQ.
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import type { SqsEndpoint } from '../../test/support/sqs-endpoint.ts';
-import { type QueuedMessage, sqsEvent } from './lambda-events.ts';
+import { type QueuedMessage, recordFromQueued, sqsEvent } from './lambda-events.ts';
 import type { LambdaHost } from './lambda-host.ts';
+import type { SqsEndpoint } from './sqs-endpoint.ts';
 
 const POLL_MS = 200;
 const BATCH_SIZE = 10;
@@ -76,7 +76,14 @@ export function startQueueRelay(options: QueueRelayOptions): QueueRelay {
     if (delivering || closed || ready.length === 0) return;
     delivering = true;
     const batch = ready.splice(0, BATCH_SIZE);
-    const invocation = await options.host.invoke<SQSBatchResponse>('sqs', sqsEvent(batch, queueName));
+    const invocation = await options.host.invoke<SQSBatchResponse>(
+      'sqs',
+      sqsEvent(
+        batch.map(({ message, receiveCount, sentAt }) =>
+          recordFromQueued(message, { receiveCount, sentAt, queueName }),
+        ),
+      ),
+    );
     const failed = new Set(
       invocation.ok
         ? invocation.result.batchItemFailures.map((failure) => failure.itemIdentifier)

@@ -58,6 +58,22 @@ export const gmailReplies = {
       "5.3.4 Your message exceeded Google's message size limits. For more information, visit\n" +
       '5.3.4  https://support.google.com/mail/?p=MaxSizeError',
   },
+  recipientRateLimited: {
+    code: 450,
+    message:
+      '4.2.1 The user you are trying to contact is receiving mail at a rate that\n' +
+      '4.2.1 prevents additional messages from being delivered. Please resend your\n' +
+      '4.2.1 message at a later point. If the user is able to receive mail at that\n' +
+      '4.2.1 time, your message will be delivered. For more information, go to\n' +
+      '4.2.1  https://support.google.com/mail/?p=ReceivingRate',
+  },
+  peakRelayLimitExceeded: {
+    code: 450,
+    message:
+      '4.2.1 Peak SMTP relay limit exceeded for customer. For more information on\n' +
+      '4.2.1 SMTP relay sending limits please contact your administrator or visit\n' +
+      '4.2.1  https://support.google.com/a/answer/6140680',
+  },
   noSuchUser: {
     code: 550,
     message:

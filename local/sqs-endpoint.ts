@@ -1,5 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AwsServiceError, startAwsJsonEndpoint } from './aws-json-endpoint.ts';
+import {
+  AwsServiceError,
+  serviceMembers,
+  startAwsJsonEndpoint,
+  unknownOperation,
+} from './aws-json-endpoint.ts';
 
 /** A message attribute as SendMessage carries it in JSON (`BinaryValue` is base64). */
 export interface SqsMessageAttribute {
@@ -172,30 +177,19 @@ export async function startSqsEndpoint(): Promise<SqsEndpoint> {
       if (target === 'AmazonSQS.SendMessageBatch') {
         return sendMessageBatch(queueUrl, (input.Entries ?? []) as Record<string, unknown>[]);
       }
-      throw new AwsServiceError(
-        400,
-        'UnknownOperationException',
-        `${target} is not served by the test endpoint`,
-      );
+      throw unknownOperation(target);
     },
   });
 
-  return {
-    url: endpoint.url,
-    get calls() {
-      return calls;
+  // Object.assign keeps the shared members' getters and setters.
+  return Object.assign(
+    serviceMembers(endpoint, () => calls),
+    {
+      queueUrl: (name: string) => `${endpoint.url}/123456789012/${name}`,
+      messages: (queueUrl: string) => queues.get(queueUrl) ?? [],
+      failNext(times = 1, fault: SqsFault = 'internal') {
+        for (let i = 0; i < times; i += 1) faults.push(fault);
+      },
     },
-    get delayMs() {
-      return endpoint.delayMs;
-    },
-    set delayMs(value) {
-      endpoint.delayMs = value;
-    },
-    queueUrl: (name) => `${endpoint.url}/123456789012/${name}`,
-    messages: (queueUrl) => queues.get(queueUrl) ?? [],
-    failNext(times = 1, fault = 'internal') {
-      for (let i = 0; i < times; i += 1) faults.push(fault);
-    },
-    close: () => endpoint.close(),
-  };
+  );
 }

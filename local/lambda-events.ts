@@ -139,45 +139,71 @@ export function eventBridgeEvent(input: unknown): EventBridgeEvent<string, unkno
   };
 }
 
-/** A message as the local queue holds it. */
+/** A message as the local queue holds it (the SQS endpoint's stored form; `BinaryValue` is base64). */
 export interface QueuedMessage {
   MessageId: string;
   Body: string;
   MessageAttributes: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }>;
 }
 
-/** An SQS batch as the event source mapping delivers it. */
-export function sqsEvent(
-  messages: { message: QueuedMessage; receiveCount: number; sentAt: number }[],
-  queueName: string,
-): SQSEvent {
+export interface SqsRecordOptions {
+  /** Default: a fresh id. */
+  messageId?: string;
+  /** ApproximateReceiveCount (default 1). */
+  receiveCount?: number;
+  /** SentTimestamp in ms (default now). */
+  sentAt?: number;
+  /** The message attributes in the queue's stored form. */
+  attributes?: QueuedMessage['MessageAttributes'];
+  /** Default `gmail-alerts-queue`. */
+  queueName?: string;
+}
+
+/** One SQS record as the event source mapping hands it to the function. */
+export function sqsRecord(body: string, options: SqsRecordOptions = {}): SQSRecord {
+  const sentAt = options.sentAt ?? Date.now();
   return {
-    Records: messages.map(
-      ({ message, receiveCount, sentAt }): SQSRecord => ({
-        messageId: message.MessageId,
-        receiptHandle: randomUUID(),
-        body: message.Body,
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: String(sentAt),
-          SenderId: 'AIDALOCAL',
-          ApproximateFirstReceiveTimestamp: String(sentAt),
+    messageId: options.messageId ?? randomUUID(),
+    receiptHandle: randomUUID(),
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: String(sentAt),
+      SenderId: 'AIDALOCAL',
+      ApproximateFirstReceiveTimestamp: String(sentAt),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(options.attributes ?? {}).map(([name, attribute]) => [
+        name,
+        {
+          dataType: attribute.DataType,
+          ...(attribute.StringValue === undefined ? {} : { stringValue: attribute.StringValue }),
+          ...(attribute.BinaryValue === undefined ? {} : { binaryValue: attribute.BinaryValue }),
+          stringListValues: [],
+          binaryListValues: [],
         },
-        messageAttributes: Object.fromEntries(
-          Object.entries(message.MessageAttributes).map(([name, attribute]) => [
-            name,
-            {
-              dataType: attribute.DataType,
-              ...(attribute.StringValue === undefined ? {} : { stringValue: attribute.StringValue }),
-              ...(attribute.BinaryValue === undefined ? {} : { binaryValue: attribute.BinaryValue }),
-            },
-          ]),
-        ),
-        md5OfBody: createHash('md5').update(message.Body).digest('hex'),
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueName}`,
-        awsRegion: REGION,
-      }),
+      ]),
     ),
+    md5OfBody: createHash('md5').update(body).digest('hex'),
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:${options.queueName ?? 'gmail-alerts-queue'}`,
+    awsRegion: REGION,
   };
+}
+
+/** The record of a message the functions (or anyone) put on a local queue, on its `receiveCount`th receive. */
+export function recordFromQueued(
+  message: QueuedMessage,
+  options: Omit<SqsRecordOptions, 'messageId' | 'attributes'> = {},
+): SQSRecord {
+  return sqsRecord(message.Body, {
+    ...options,
+    messageId: message.MessageId,
+    attributes: message.MessageAttributes,
+  });
+}
+
+/** An SQS batch as the event source mapping delivers it. */
+export function sqsEvent(records: SQSRecord[]): SQSEvent {
+  return { Records: records };
 }

@@ -1,10 +1,11 @@
 // The child process of the local Lambda host: imports built bundles the way Lambda does (import = cold
 // start, handler(event, context) = invocation) and answers invocations from the parent over IPC.
 // It runs with exactly the environment the parent gives it, as a function runs with its configuration.
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { jsonText } from './json-text.ts';
+import { createLambdaContext } from './lambda-context.ts';
 import type { HostReply, HostRequest } from './lambda-host.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -22,35 +23,19 @@ function load(name: string): Promise<Handler> {
   return handler;
 }
 
-function context(name: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const functionName = `gmail-alerts-local-${name}`;
-  const unsupported = () => {
-    throw new Error('done/fail/succeed are not supported by the Node 24 runtime');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
-}
-
 const reply = (message: HostReply) => process.send?.(message);
 
 process.on('message', async (request: HostRequest) => {
   try {
     const handler = await load(request.name);
-    const result = await handler(request.event, context(request.name, request.timeoutMs));
-    reply({ id: request.id, ok: true, result: result ?? null });
+    // Lambda hands a handler the parsed event; JSON.parse does not recurse, so any depth parses.
+    const context = createLambdaContext({
+      functionName: `gmail-alerts-local-${request.name}`,
+      timeoutMs: request.timeoutMs,
+      callbackWaitsForEmptyEventLoop: false,
+    });
+    const result = await handler(JSON.parse(request.eventJson), context);
+    reply({ id: request.id, ok: true, resultJson: jsonText(result ?? null) });
   } catch (error) {
     // What Lambda reports for a handler that threw: the type and the message, never the stack.
     const failure = error as Error;

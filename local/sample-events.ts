@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-const eventsDir = new URL('../../events/', import.meta.url);
+const eventsDir = new URL('../events/', import.meta.url);
 
 /**
  * Reads the sample event `events/<name>.json`, the same files the local invoke command uses, so tests

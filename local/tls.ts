@@ -98,7 +98,10 @@ export async function writeTestPki(dir: string, pki: TestPki): Promise<TestPkiFi
 export function loadTestServerTls(): { cert: string; key: string } {
   const read = (variable: string) => {
     const path = process.env[variable];
-    if (!path) throw new Error(`${variable} is not set: run under vitest (test/support/global-setup.ts)`);
+    if (!path)
+      throw new Error(
+        `${variable} is not set: pass tls to the server, or run under vitest, whose global setup publishes the test PKI`,
+      );
     return readFileSync(path, 'utf8');
   };
   return { cert: read('TEST_TLS_CERT'), key: read('TEST_TLS_KEY') };

@@ -1,5 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AwsServiceError, startAwsJsonEndpoint } from './aws-json-endpoint.ts';
+import {
+  AwsServiceError,
+  serviceMembers,
+  startAwsJsonEndpoint,
+  unknownOperation,
+} from './aws-json-endpoint.ts';
 
 export type SecretsFault = 'throttle' | 'internal';
 
@@ -81,31 +86,20 @@ export async function startSecretsEndpoint(
     jsonVersion: '1.1',
     handle(target, input) {
       if (target === 'secretsmanager.GetSecretValue') return getSecretValue(input);
-      throw new AwsServiceError(
-        400,
-        'UnknownOperationException',
-        `${target} is not served by the test endpoint`,
-      );
+      throw unknownOperation(target);
     },
   });
 
-  return {
-    url: endpoint.url,
-    get calls() {
-      return calls;
+  // Object.assign keeps the shared members' getters and setters.
+  return Object.assign(
+    serviceMembers(endpoint, () => calls),
+    {
+      callsFor: (id: string) => callsById.get(id) ?? 0,
+      arnOf,
+      setSecret,
+      failNext(fault: SecretsFault, times = 1) {
+        for (let i = 0; i < times; i += 1) faults.push(fault);
+      },
     },
-    get delayMs() {
-      return endpoint.delayMs;
-    },
-    set delayMs(value) {
-      endpoint.delayMs = value;
-    },
-    callsFor: (id) => callsById.get(id) ?? 0,
-    arnOf,
-    setSecret,
-    failNext(fault, times = 1) {
-      for (let i = 0; i < times; i += 1) faults.push(fault);
-    },
-    close: () => endpoint.close(),
-  };
+  );
 }

@@ -87,3 +87,32 @@ export async function startAwsJsonEndpoint(options: AwsJsonEndpointOptions): Pro
     },
   });
 }
+
+/** The answer to an operation the loopback endpoint does not serve. */
+export const unknownOperation = (target: string) =>
+  new AwsServiceError(400, 'UnknownOperationException', `${target} is not served by the loopback endpoint`);
+
+/** What every loopback AWS service exposes: its URL, the calls it answered, its delay, close(). */
+export interface ServiceMembers {
+  readonly url: string;
+  readonly calls: number;
+  delayMs: number;
+  close(): Promise<void>;
+}
+
+/** {@link ServiceMembers} over `endpoint`, with `calls` read from the service. */
+export function serviceMembers(endpoint: AwsJsonEndpoint, calls: () => number): ServiceMembers {
+  return {
+    url: endpoint.url,
+    get calls() {
+      return calls();
+    },
+    get delayMs() {
+      return endpoint.delayMs;
+    },
+    set delayMs(value) {
+      endpoint.delayMs = value;
+    },
+    close: () => endpoint.close(),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * `JSON.stringify` for values of any depth. V8's stringify recurses and throws a RangeError a few
+ * thousand levels down, while `JSON.parse` does not: an event that parsed (e.g. `{"detail":[[[…]]]}`
+ * 10,000 deep) must be serialisable again to reach a Lambda sandbox, as Lambda itself would pass it.
+ * Shallow values take the native path; deep ones an explicit stack with the same output.
+ */
+export function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return deepJsonText(value);
+  }
+}
+
+type Frame =
+  | { kind: 'array'; items: unknown[]; index: number }
+  | { kind: 'object'; source: object; entries: [string, unknown][]; index: number };
+
+const isOmitted = (value: unknown) =>
+  value === undefined || typeof value === 'function' || typeof value === 'symbol';
+
+function toJsonValue(value: unknown, key: string): unknown {
+  const withToJson = value as { toJSON?: (key: string) => unknown } | null;
+  return typeof withToJson?.toJSON === 'function' ? withToJson.toJSON(key) : value;
+}
+
+function deepJsonText(root: unknown): string {
+  const out: string[] = [];
+  const stack: Frame[] = [];
+  const seen = new Set<object>();
+
+  // Writes a scalar, or opens a container by pushing its frame.
+  const open = (raw: unknown, key: string, inArray: boolean) => {
+    const value = toJsonValue(raw, key);
+    if (isOmitted(value)) {
+      out.push(inArray ? 'null' : '');
+      return;
+    }
+    if (value === null || typeof value !== 'object') {
+      if (typeof value === 'bigint') throw new TypeError('Do not know how to serialize a BigInt');
+      out.push(JSON.stringify(value));
+      return;
+    }
+    if (seen.has(value)) throw new TypeError('Converting circular structure to JSON');
+    seen.add(value);
+    if (Array.isArray(value)) {
+      out.push('[');
+      stack.push({ kind: 'array', items: value, index: 0 });
+    } else {
+      out.push('{');
+      const entries = Object.entries(value).filter(([name, item]) => !isOmitted(toJsonValue(item, name)));
+      stack.push({ kind: 'object', source: value, entries, index: 0 });
+    }
+  };
+
+  open(root, '', false);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as Frame;
+    if (frame.kind === 'array') {
+      if (frame.index >= frame.items.length) {
+        out.push(']');
+        seen.delete(frame.items);
+        stack.pop();
+        continue;
+      }
+      if (frame.index > 0) out.push(',');
+      const index = frame.index;
+      frame.index += 1;
+      open(frame.items[index], String(index), true);
+    } else {
+      if (frame.index >= frame.entries.length) {
+        out.push('}');
+        seen.delete(frame.source);
+        stack.pop();
+        continue;
+      }
+      if (frame.index > 0) out.push(',');
+      const [name, item] = frame.entries[frame.index] as [string, unknown];
+      frame.index += 1;
+      out.push(`${JSON.stringify(name)}:`);
+      open(item, name, false);
+    }
+  }
+  return out.join('');
+}

@@ -1,0 +1,211 @@
+// The loopback cloud in one call: the Gmail-like SMTP server, Secrets Manager holding the account's
+// secret, SQS with the alerts queue and its dead-letter queue, optionally a TCP proxy on the SMTP path
+// and a throwaway CA, and the environment that points the functions at them. npm start, npm run
+// invoke, the benchmark and the tests all start it here; a new local service is added here once.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type GmailServer,
+  type GmailServerOptions,
+  startGmailServer,
+  testGmailAccount,
+} from './gmail-server.ts';
+import { type SecretsEndpoint, startSecretsEndpoint } from './secrets-endpoint.ts';
+import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { createTestPki, writeTestPki } from './tls.ts';
+
+/** A Gmail account: the address and its App Password. */
+export interface GmailAccount {
+  user: string;
+  pass: string;
+}
+
+/** What the functions are configured with, beyond where the local services listen. */
+export interface FunctionSettings {
+  /** ALERT_TO. */
+  alertTo: string;
+  /** ALERT_ALLOWED_RECIPIENTS; unset when absent. */
+  allowedRecipients?: string;
+  /** ALERT_MAX_RECEIVES: the alerts queue's maxReceiveCount, as the stack sets it. */
+  maxReceives?: number;
+  /** SMTP_HOST: the name the functions connect to; default the server's address. `localhost` also matches the certificate. */
+  smtpHost?: string;
+  smtpTimeoutMs?: number;
+  /** POWERTOOLS_LOG_LEVEL. */
+  logLevel?: string;
+  /** POWERTOOLS_SERVICE_NAME. */
+  serviceName?: string;
+  /** TZ of the function process. */
+  timeZone?: string;
+}
+
+export interface LocalCloudOptions {
+  /** The account the Gmail-like server accepts and the secret names (default {@link testGmailAccount}). */
+  account?: GmailAccount;
+  /** Default `local/gmail-alerts`. */
+  secretId?: string;
+  /** The secret's value; default `{"username","password"}` of `account`; `null` leaves the secret out. */
+  secretValue?: string | null;
+  /** Options of the Gmail-like server (its users default to `account`). */
+  gmail?: GmailServerOptions;
+  /** Also start a second Gmail-like server with implicit TLS, as smtp.gmail.com:465. */
+  implicitTlsServer?: boolean;
+  /**
+   * Create a throwaway CA for the servers' certificate and hand it to the functions through
+   * NODE_EXTRA_CA_CERTS (read at process start: for functions in a child process). Without it the
+   * servers use the PKI the test setup published and the process is expected to trust it already.
+   */
+  freshCa?: boolean;
+  /** Route SMTP through a {@link TcpProxy} (latency, faults, a wire tap). */
+  smtpProxy?: { oneWayDelayMs?: number; recordClientBytes?: boolean };
+  /** Delay of every Secrets Manager answer. */
+  secretDelayMs?: number;
+  settings?: Partial<FunctionSettings>;
+}
+
+export interface LocalCloud {
+  readonly account: GmailAccount;
+  readonly secretId: string;
+  /** STARTTLS as smtp.gmail.com:587, or implicit TLS with `gmail.secure`. */
+  readonly gmail: GmailServer;
+  /** With `implicitTlsServer`: implicit TLS, as smtp.gmail.com:465. */
+  readonly gmailImplicitTls: GmailServer | undefined;
+  readonly secrets: SecretsEndpoint;
+  readonly sqs: SqsEndpoint;
+  /** With `smtpProxy`: in front of `gmail`. */
+  readonly smtpProxy: TcpProxy | undefined;
+  /** With `smtpProxy` and `implicitTlsServer`: in front of `gmailImplicitTls`. */
+  readonly implicitTlsProxy: TcpProxy | undefined;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** With `freshCa`: the CA certificate (PEM) and its file. */
+  readonly ca: { pem: string; file: string } | undefined;
+  readonly settings: FunctionSettings;
+  /** The functions' environment: {@link functionEnvironment} of this cloud. */
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export const LOCAL_SECRET_ID = 'local/gmail-alerts';
+const defaultSettings: FunctionSettings = { alertTo: 'oncall@example.com' };
+
+/** Where the functions reach SMTP: the proxy when there is one, else the server itself. */
+function smtpEndpoint(cloud: LocalCloud, implicitTls: boolean) {
+  const server = implicitTls ? cloud.gmailImplicitTls : cloud.gmail;
+  if (!server)
+    throw new Error('this local cloud has no implicit-TLS server: start it with implicitTlsServer');
+  const proxy = implicitTls ? cloud.implicitTlsProxy : cloud.smtpProxy;
+  return { host: proxy?.host ?? server.host, port: proxy?.port ?? server.port, secure: server.secure };
+}
+
+/**
+ * The environment the functions run with against `cloud`: the configuration contract, the SDK
+ * endpoints, and the CA to trust. The one place that names these variables for the local cloud.
+ * `implicitTls` points SMTP at the implicit-TLS server instead.
+ */
+export function functionEnvironment(
+  cloud: Omit<LocalCloud, 'env' | 'close'>,
+  options: { implicitTls?: boolean } = {},
+): Record<string, string> {
+  const smtp = smtpEndpoint(cloud as LocalCloud, options.implicitTls ?? false);
+  const { settings } = cloud;
+  const optional = (name: string, value: string | number | undefined) =>
+    value === undefined ? {} : { [name]: String(value) };
+  return {
+    GMAIL_SECRET_ID: cloud.secretId,
+    SMTP_HOST: settings.smtpHost ?? smtp.host,
+    SMTP_PORT: String(smtp.port),
+    SMTP_SECURE: String(smtp.secure),
+    ALERT_TO: settings.alertTo,
+    ...optional('ALERT_ALLOWED_RECIPIENTS', settings.allowedRecipients),
+    ALERT_QUEUE_URL: cloud.queueUrl,
+    ALERT_DLQ_URL: cloud.deadLetterQueueUrl,
+    ...optional('ALERT_MAX_RECEIVES', settings.maxReceives),
+    ...optional('SMTP_TIMEOUT_MS', settings.smtpTimeoutMs),
+    AWS_REGION: 'us-east-1',
+    // The local endpoints want a signed request, as AWS does; they do not check the signature.
+    AWS_ACCESS_KEY_ID: 'AKIALOCALONLY',
+    AWS_SECRET_ACCESS_KEY: 'local-only',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: cloud.secrets.url,
+    AWS_ENDPOINT_URL_SQS: cloud.sqs.url,
+    ...optional('NODE_EXTRA_CA_CERTS', cloud.ca?.file),
+    ...optional('POWERTOOLS_SERVICE_NAME', settings.serviceName),
+    ...optional('POWERTOOLS_LOG_LEVEL', settings.logLevel),
+    ...optional('TZ', settings.timeZone),
+  };
+}
+
+/** Creates a CA and a server certificate in a temporary directory, removed by `remove`. */
+async function freshCertificates() {
+  const dir = await mkdtemp(join(tmpdir(), 'gmail-alerts-local-'));
+  const pki = await createTestPki();
+  const { caFile } = await writeTestPki(dir, pki);
+  return {
+    ca: { pem: pki.caPem, file: caFile },
+    tls: { cert: pki.certPem, key: pki.keyPem },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Starts the loopback cloud (see {@link LocalCloudOptions}); `close()` stops all of it. */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const account = options.account ?? testGmailAccount;
+  const secretId = options.secretId ?? LOCAL_SECRET_ID;
+  const certificates = options.freshCa ? await freshCertificates() : undefined;
+  const gmailOptions: GmailServerOptions = {
+    users: { [account.user]: account.pass },
+    ...(certificates ? { tls: certificates.tls } : {}),
+    ...options.gmail,
+  };
+  const gmail = await startGmailServer(gmailOptions);
+  const gmailImplicitTls = options.implicitTlsServer
+    ? await startGmailServer({ ...gmailOptions, secure: true })
+    : undefined;
+  const proxyTo = (server: GmailServer | undefined) =>
+    server && options.smtpProxy
+      ? startTcpProxy({ target: { host: server.host, port: server.port }, ...options.smtpProxy })
+      : undefined;
+  const smtpProxy = await proxyTo(gmail);
+  const implicitTlsProxy = await proxyTo(gmailImplicitTls);
+  const secretValue =
+    options.secretValue === undefined
+      ? JSON.stringify({ username: account.user, password: account.pass })
+      : options.secretValue;
+  const secrets = await startSecretsEndpoint({
+    secrets: secretValue === null ? {} : { [secretId]: secretValue },
+  });
+  secrets.delayMs = options.secretDelayMs ?? 0;
+  const sqs = await startSqsEndpoint();
+
+  const cloud = {
+    account,
+    secretId,
+    gmail,
+    gmailImplicitTls,
+    secrets,
+    sqs,
+    smtpProxy,
+    implicitTlsProxy,
+    queueUrl: sqs.queueUrl('gmail-alerts-queue'),
+    deadLetterQueueUrl: sqs.queueUrl('gmail-alerts-dlq'),
+    ca: certificates?.ca,
+    settings: { ...defaultSettings, ...options.settings },
+  };
+  return {
+    ...cloud,
+    env: functionEnvironment(cloud),
+    async close() {
+      await Promise.allSettled([
+        gmail.close(),
+        gmailImplicitTls?.close(),
+        smtpProxy?.close(),
+        implicitTlsProxy?.close(),
+        secrets.close(),
+        sqs.close(),
+      ]);
+      await certificates?.remove();
+    },
+  };
+}
