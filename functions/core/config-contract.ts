@@ -150,7 +150,10 @@ const RULES: {
   secretId: { parse: (text) => text },
   smtpHost: {
     parse: (text) => {
-      if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(text)) {
+      // A host name or an IP address (IPv6 literals for loopback set-ups); never a URL or host:port.
+      const hostName = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(text);
+      const ipv6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*$/.test(text) && text.length <= 45;
+      if (!hostName && !ipv6) {
         throw new SettingProblemError(`must be a host name like smtp.gmail.com, got "${text}"`);
       }
       return text.toLowerCase();

@@ -170,5 +170,8 @@ describe('parseSetting', () => {
     ]);
     expect(parseSetting('smtpPort', '465')).toBe(465);
     expect(parseSetting('logLevel', 'warn')).toBe('WARN');
+    expect(parseSetting('smtpHost', 'SMTP.Gmail.com')).toBe('smtp.gmail.com');
+    expect(parseSetting('smtpHost', '127.0.0.1')).toBe('127.0.0.1');
+    expect(parseSetting('smtpHost', '::1')).toBe('::1');
   });
 });
