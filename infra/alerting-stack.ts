@@ -1,7 +1,8 @@
 import { isAbsolute, join } from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { type AlertingConfig, CONTEXT_DEFAULTS } from './config.ts';
+import { ContractValueError, contractEnvironment } from '../functions/core/config-contract.ts';
+import { type AlertingConfig, CONTEXT_DEFAULTS, ContextValueError } from './config.ts';
 import { OpsAlarms } from './constructs/alarms.ts';
 import { AlertApi } from './constructs/alert-api.ts';
 import { AlertEvents } from './constructs/alert-events.ts';
@@ -42,14 +43,17 @@ export class AlertingStack extends Stack {
     const { config } = props;
     const functionsDir = props.functionsDir ?? CONTEXT_DEFAULTS.functionsDir;
 
-    this.gmailSecret = new GmailSecret(this, 'Gmail', { secretArn: config.secretArn });
+    this.gmailSecret = new GmailSecret(this, 'Gmail', {
+      secretArn: config.secretArn,
+      kmsKeyArn: config.secretKmsKeyArn,
+    });
     this.queue = new AlertQueue(this, 'Alerts', { consumerTimeout: FUNCTION_TIMEOUTS.sqs });
     this.network =
       config.network.kind === 'none'
         ? undefined
         : new AlertNetwork(this, 'Network', { mode: config.network, smtpPort: config.smtpPort });
 
-    const environment = contractEnvironment(config, {
+    const environment = functionEnvironment(config, {
       secretId: this.gmailSecret.secret.secretArn,
       queueUrl: this.queue.queue.queueUrl,
       deadLetterQueueUrl: this.queue.deadLetterQueue.queueUrl,
@@ -62,7 +66,6 @@ export class AlertingStack extends Stack {
         description,
         timeout: FUNCTION_TIMEOUTS[name],
         environment,
-        logLevel: config.logLevel,
         ...(placement && { placement }),
       });
     this.functions = {
@@ -75,7 +78,7 @@ export class AlertingStack extends Stack {
       ),
     };
 
-    for (const fn of Object.values(this.functions)) this.gmailSecret.secret.grantRead(fn.function);
+    for (const fn of Object.values(this.functions)) this.gmailSecret.grantRead(fn.function);
     // http queues alerts when Gmail is briefly unavailable; all three hold quota-blocked alerts on the
     // queue and park what can never be delivered in the dead-letter queue.
     for (const name of ['http', 'sqs', 'eventbridge'] as const) {
@@ -97,14 +100,21 @@ export class AlertingStack extends Stack {
       handler: this.functions.http.function,
       auth: config.apiAuth,
       dailyQuota: config.dailyQuota,
+      cloudWatchRole: config.apiGatewayCloudWatchRole,
+      detailedMetrics: config.apiDetailedMetrics,
     });
+    // Stack names are letters, digits and hyphens, so no other stack's alarm names start with this.
+    const ownAlarmPrefix = `${this.stackName}/`;
     new AlertEvents(this, 'Events', {
       handler: this.functions.eventbridge.function,
       deadLetterQueue: this.queue.deadLetterQueue,
       rules: config.eventRules,
       sources: config.eventSources,
+      ownAlarmPrefix,
+      alarmNamePrefix: config.alarmNamePrefix,
     });
     this.alarms = new OpsAlarms(this, 'Ops', {
+      alarmNamePrefix: ownAlarmPrefix,
       opsEmail: config.opsEmail,
       deadLetterQueues: { Alerts: this.queue.deadLetterQueue },
       alertsQueue: this.queue.queue,
@@ -142,26 +152,37 @@ export class AlertingStack extends Stack {
   }
 }
 
-/** The functions' configuration contract, from the stack's settings and resources. */
-export function contractEnvironment(
+/**
+ * The functions' environment: the configuration contract filled from the stack's settings and
+ * resources, checked with the functions' own rules, plus the one Node.js runtime flag.
+ */
+export function functionEnvironment(
   config: AlertingConfig,
   resources: { secretId: string; queueUrl: string; deadLetterQueueUrl: string },
 ): Record<string, string> {
-  const environment: Record<string, string> = {
-    GMAIL_SECRET_ID: resources.secretId,
-    SMTP_HOST: config.smtpHost,
-    SMTP_PORT: String(config.smtpPort),
-    // Implicit TLS on 465 only; anything else starts in plain text and must upgrade with STARTTLS.
-    SMTP_SECURE: String(config.smtpPort === 465),
-    SECRET_CACHE_SECONDS: String(config.secretCacheSeconds),
-    ALERT_QUEUE_URL: resources.queueUrl,
-    ALERT_DLQ_URL: resources.deadLetterQueueUrl,
-    // On the queue's last receive a failure is parked with its reason instead of moved without one.
-    ALERT_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
-  };
-  if (config.alertFrom) environment.ALERT_FROM = config.alertFrom;
-  if (config.alertTo.length > 0) environment.ALERT_TO = config.alertTo.join(',');
-  if (config.allowedRecipients.length > 0)
-    environment.ALERT_ALLOWED_RECIPIENTS = config.allowedRecipients.join(',');
-  return environment;
+  try {
+    return contractEnvironment(
+      {
+        ...resources,
+        smtpHost: config.smtpHost,
+        smtpPort: config.smtpPort,
+        secretCacheSeconds: config.secretCacheSeconds,
+        alertFrom: config.alertFrom,
+        alertTo: config.alertTo,
+        allowedRecipients: config.allowedRecipients.length > 0 ? config.allowedRecipients : undefined,
+        // On the queue's last receive a failure is parked with its reason instead of moved without one.
+        maxReceives: MAX_RECEIVE_COUNT,
+        logLevel: config.logLevel,
+      },
+      { isDeployTimeValue: (value) => Token.isUnresolved(value) },
+    );
+  } catch (error) {
+    // The stack's settings carry the contract's names, so the context key is the setting's name.
+    if (error instanceof ContractValueError) {
+      throw new ContextValueError(error.setting, `is not valid for ${error.variable}: ${error.problem}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }

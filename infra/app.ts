@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { AlertingStack } from './alerting-stack.ts';
 import { addComplianceChecks } from './compliance.ts';
-import { readAlertingConfig } from './config.ts';
+import { ContextValueError, readAlertingConfig } from './config.ts';
 
 export const STACK_NAME = 'GmailAlerts';
 
@@ -22,6 +22,13 @@ export function buildApp(app: App): AlertingStack {
 
 if (import.meta.main) {
   const app = new App();
-  buildApp(app);
+  try {
+    buildApp(app);
+  } catch (error) {
+    // A wrong or missing context value is the user's to fix: the message, not a stack trace.
+    if (!(error instanceof ContextValueError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
   app.synth();
 }

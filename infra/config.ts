@@ -1,4 +1,13 @@
 import type { Node } from 'constructs';
+import {
+  CONTRACT_DEFAULTS,
+  type ContractSettings,
+  ContractValueError,
+  checkAddress,
+  type LogLevel,
+  parseSetting,
+  type SettingName,
+} from '../functions/core/config-contract.ts';
 
 /** How callers of `POST /alerts` authenticate before API Gateway lets the request reach Lambda. */
 export type ApiAuth = 'apiKey' | 'iam';
@@ -20,17 +29,26 @@ export type EventPatternJson = Record<string, unknown>;
 
 /** The stack's settings, read once from CDK context (`cdk.json` or `-c key=value`). */
 export interface AlertingConfig {
+  /** Never empty: a stack whose functions can mail nobody is refused. */
   readonly alertTo: string[];
   readonly allowedRecipients: string[];
   readonly alertFrom: string | undefined;
   readonly smtpHost: string;
   readonly smtpPort: number;
   readonly secretCacheSeconds: number;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   readonly secretArn: string | undefined;
+  /** The customer managed KMS key that encrypts the imported secret, when it is not aws/secretsmanager. */
+  readonly secretKmsKeyArn: string | undefined;
   readonly network: NetworkMode;
   readonly opsEmail: string | undefined;
   readonly apiAuth: ApiAuth;
+  /** Creates the account-wide API Gateway logging role, and turns on access and execution logs. */
+  readonly apiGatewayCloudWatchRole: boolean;
+  /** Per-method CloudWatch metrics on the stage, billed as custom metrics. */
+  readonly apiDetailedMetrics: boolean;
+  /** Limits the default alarm rule to alarms whose name starts with this; undefined: every alarm but the stack's own. */
+  readonly alarmNamePrefix: string | undefined;
   readonly dailyQuota: number;
   readonly maxConcurrency: number;
   readonly eventSources: string[];
@@ -48,11 +66,13 @@ const ALARM_STATE_CHANGE: EventPatternJson = {
 };
 
 export const CONTEXT_DEFAULTS = {
-  smtpHost: 'smtp.gmail.com',
-  smtpPort: 587,
-  secretCacheSeconds: 300,
-  logLevel: 'INFO',
+  smtpHost: CONTRACT_DEFAULTS.smtpHost,
+  smtpPort: CONTRACT_DEFAULTS.smtpPort,
+  secretCacheSeconds: CONTRACT_DEFAULTS.secretCacheSeconds,
+  logLevel: CONTRACT_DEFAULTS.logLevel,
   apiAuth: 'apiKey',
+  apiGatewayCloudWatchRole: false,
+  apiDetailedMetrics: false,
   // Below Google Workspace's 2,000 messages a day, leaving room for mail the account sends otherwise.
   dailyQuota: 1500,
   // SQS pollers that may run the function at once; each holds at most SMTP_MAX_CONNECTIONS to Gmail,
@@ -67,15 +87,16 @@ export const CONTEXT_DEFAULTS = {
 export class ContextValueError extends Error {
   readonly key: string;
 
-  constructor(key: string, problem: string) {
-    super(`CDK context "${key}" ${problem}`);
+  constructor(key: string, problem: string, options?: ErrorOptions) {
+    super(`CDK context "${key}" ${problem}`, options);
     this.name = 'ContextValueError';
     this.key = key;
   }
 }
 
-const EMAIL = /^[^\s@,<>"()]+@[^\s@,<>"()]+\.[^\s@,<>"()]+$/;
-const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL'];
+/** The message for a stack without recipients: what to pass, and what it is for. */
+export const ALERT_TO_MISSING =
+  'is not set: pass -c alertTo=oncall@example.com (comma-separated for several), the addresses every alert is mailed to when its sender names no recipients; without it the functions could mail nobody';
 
 class ContextReader {
   readonly node: Node;
@@ -95,6 +116,32 @@ class ContextReader {
     if (typeof value !== 'string' && typeof value !== 'number')
       throw new ContextValueError(key, 'must be a string');
     return String(value).trim();
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.raw(key);
+    if (value === undefined || value === null) return fallback;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new ContextValueError(key, `must be true or false, got ${JSON.stringify(value)}`);
+  }
+
+  /** A setting of the functions' contract, checked by the rule the functions apply to their variable. */
+  setting<K extends SettingName>(key: K, text: string | undefined): ContractSettings[K] | undefined {
+    if (text === undefined) return undefined;
+    try {
+      return parseSetting(key, text);
+    } catch (error) {
+      if (!(error instanceof ContractValueError)) throw error;
+      throw new ContextValueError(key, `is not valid for ${error.variable}: ${error.problem}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** A list setting of the contract; entries are validated one by one, so none can smuggle in a comma. */
+  listSetting(key: 'alertTo' | 'allowedRecipients'): string[] {
+    return (this.list(key) ?? []).flatMap((entry) => this.setting(key, entry) ?? []);
   }
 
   integer(key: string, fallback: number, min: number, max: number): number {
@@ -142,21 +189,59 @@ class ContextReader {
   }
 }
 
-function emails(key: string, values: string[]): string[] {
-  for (const value of values) {
-    if (!EMAIL.test(value))
-      throw new ContextValueError(key, `has "${value}", which is not a bare e-mail address`);
-  }
-  return values;
+/** One address under the functions' address rule (opsEmail is not a variable of theirs, but the rule is the same). */
+function singleAddress(key: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const result = checkAddress(value);
+  if ('problem' in result) throw new ContextValueError(key, `"${value}" ${result.problem}`);
+  return result.address;
 }
 
-function recipientRules(key: string, values: string[]): string[] {
-  for (const value of values) {
-    const ok = value.startsWith('@') ? EMAIL.test(`postmaster${value}`) : EMAIL.test(value);
-    if (!ok)
-      throw new ContextValueError(key, `has "${value}", which is neither an address nor an @domain entry`);
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/;
+
+function readSecret(context: ContextReader): Pick<AlertingConfig, 'secretArn' | 'secretKmsKeyArn'> {
+  const secretArn = context.string('secretArn');
+  const secretRegion = secretArn === undefined ? undefined : SECRET_ARN.exec(secretArn)?.[1];
+  if (secretArn !== undefined && secretRegion === undefined) {
+    throw new ContextValueError(
+      'secretArn',
+      'must be the complete secret ARN, ending in the six random characters Secrets Manager appends (see `aws secretsmanager describe-secret`)',
+    );
   }
-  return values;
+  const secretKmsKeyArn = context.string('secretKmsKeyArn');
+  if (secretKmsKeyArn === undefined) return { secretArn, secretKmsKeyArn };
+  if (secretArn === undefined) {
+    throw new ContextValueError(
+      'secretKmsKeyArn',
+      'applies only with secretArn: the secret this stack creates is encrypted with the aws/secretsmanager key, which needs no grant',
+    );
+  }
+  const keyRegion = KMS_KEY_ARN.exec(secretKmsKeyArn)?.[1];
+  if (keyRegion === undefined) {
+    throw new ContextValueError(
+      'secretKmsKeyArn',
+      `must be the key ARN (arn:aws:kms:<region>:<account>:key/<key id>) of the customer managed key that encrypts the secret, not an alias; got "${secretKmsKeyArn}" (see KmsKeyId in \`aws secretsmanager describe-secret\`)`,
+    );
+  }
+  if (keyRegion !== secretRegion) {
+    throw new ContextValueError(
+      'secretKmsKeyArn',
+      `is in ${keyRegion}, but the secret is in ${secretRegion}: Secrets Manager encrypts a secret with a key from its own region`,
+    );
+  }
+  return { secretArn, secretKmsKeyArn };
+}
+
+function readAlarmNamePrefix(context: ContextReader): string | undefined {
+  const prefix = context.string('alarmNamePrefix');
+  if (prefix !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,199}$/.test(prefix)) {
+    throw new ContextValueError(
+      'alarmNamePrefix',
+      `must be 1 to 200 printable ASCII characters, as CloudWatch alarm names are, got "${prefix}"`,
+    );
+  }
+  return prefix;
 }
 
 function readNetwork(context: ContextReader): NetworkMode {
@@ -223,29 +308,12 @@ function readEventRules(context: ContextReader): Record<string, EventPatternJson
  */
 export function readAlertingConfig(node: Node): AlertingConfig {
   const context = new ContextReader(node);
-  const alertTo = emails('alertTo', context.list('alertTo') ?? []);
-  const alertFrom = context.string('alertFrom');
-  if (alertFrom !== undefined) emails('alertFrom', [alertFrom]);
-  const opsEmail = context.string('opsEmail');
-  if (opsEmail !== undefined) emails('opsEmail', [opsEmail]);
+  const alertTo = context.listSetting('alertTo');
+  if (alertTo.length === 0) throw new ContextValueError('alertTo', ALERT_TO_MISSING);
 
   const apiAuth = context.string('apiAuth') ?? CONTEXT_DEFAULTS.apiAuth;
   if (apiAuth !== 'apiKey' && apiAuth !== 'iam') {
     throw new ContextValueError('apiAuth', `must be "apiKey" or "iam", got "${apiAuth}"`);
-  }
-  const logLevel = (context.string('logLevel') ?? CONTEXT_DEFAULTS.logLevel).toUpperCase();
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ContextValueError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  }
-  const secretArn = context.string('secretArn');
-  if (
-    secretArn !== undefined &&
-    !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(secretArn)
-  ) {
-    throw new ContextValueError(
-      'secretArn',
-      'must be the complete secret ARN, ending in the six random characters Secrets Manager appends (see `aws secretsmanager describe-secret`)',
-    );
   }
   const eventSources = context.list('eventSources') ?? [...CONTEXT_DEFAULTS.eventSources];
   for (const source of eventSources) {
@@ -259,16 +327,24 @@ export function readAlertingConfig(node: Node): AlertingConfig {
 
   return {
     alertTo,
-    allowedRecipients: recipientRules('allowedRecipients', context.list('allowedRecipients') ?? []),
-    alertFrom,
-    smtpHost: context.string('smtpHost') ?? CONTEXT_DEFAULTS.smtpHost,
-    smtpPort: context.integer('smtpPort', CONTEXT_DEFAULTS.smtpPort, 1, 65535),
-    secretCacheSeconds: context.integer('secretCacheSeconds', CONTEXT_DEFAULTS.secretCacheSeconds, 0, 86400),
-    logLevel,
-    secretArn,
+    allowedRecipients: context.listSetting('allowedRecipients'),
+    alertFrom: context.setting('alertFrom', context.string('alertFrom')),
+    smtpHost: context.setting('smtpHost', context.string('smtpHost')) ?? CONTEXT_DEFAULTS.smtpHost,
+    smtpPort: context.setting('smtpPort', context.string('smtpPort')) ?? CONTEXT_DEFAULTS.smtpPort,
+    secretCacheSeconds:
+      context.setting('secretCacheSeconds', context.string('secretCacheSeconds')) ??
+      CONTEXT_DEFAULTS.secretCacheSeconds,
+    logLevel: context.setting('logLevel', context.string('logLevel')) ?? CONTEXT_DEFAULTS.logLevel,
+    ...readSecret(context),
     network: readNetwork(context),
-    opsEmail,
+    opsEmail: singleAddress('opsEmail', context.string('opsEmail')),
     apiAuth,
+    apiGatewayCloudWatchRole: context.boolean(
+      'apiGatewayCloudWatchRole',
+      CONTEXT_DEFAULTS.apiGatewayCloudWatchRole,
+    ),
+    apiDetailedMetrics: context.boolean('apiDetailedMetrics', CONTEXT_DEFAULTS.apiDetailedMetrics),
+    alarmNamePrefix: readAlarmNamePrefix(context),
     dailyQuota: context.integer('dailyQuota', CONTEXT_DEFAULTS.dailyQuota, 1, 1_000_000),
     maxConcurrency: context.integer('maxConcurrency', CONTEXT_DEFAULTS.maxConcurrency, 2, 1000),
     eventSources,

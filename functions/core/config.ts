@@ -1,5 +1,6 @@
+import { ContractValueError, readContract } from './config-contract.ts';
 import { ConfigError } from './errors.ts';
-import { normaliseAddress, type RecipientAllowList } from './recipients.ts';
+import type { RecipientAllowList } from './recipients.ts';
 
 /** Everything the functions read from their environment, validated once per container. */
 export interface AlertConfig {
@@ -23,126 +24,47 @@ export interface AlertConfig {
   maxReceives: number | undefined;
 }
 
-type Env = Record<string, string | undefined>;
-
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = optional(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max)
-    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = optional(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(name, `must be "true" or "false", got "${raw}"`);
-}
-
-function addressList(env: Env, name: string): string[] {
-  const raw = optional(env, name);
-  if (raw === undefined) return [];
-  return raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const result = normaliseAddress(entry);
-      if ('problem' in result) throw new ConfigError(name, `"${entry}" ${result.problem}`);
-      return result.address;
-    });
-}
-
-function allowList(env: Env, alertTo: string[]): RecipientAllowList {
-  const name = 'ALERT_ALLOWED_RECIPIENTS';
-  const raw = optional(env, name);
-  if (raw === undefined) return { addresses: new Set(alertTo), domains: new Set() };
+function allowList(entries: string[] | undefined, alertTo: string[]): RecipientAllowList {
+  if (entries === undefined) return { addresses: new Set(alertTo), domains: new Set() };
   const addresses = new Set<string>();
   const domains = new Set<string>();
-  for (const entry of raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)) {
-    if (entry.startsWith('@')) {
-      const checked = normaliseAddress(`postmaster${entry}`);
-      if ('problem' in checked) throw new ConfigError(name, `"${entry}" is not a plain @domain entry`);
-      domains.add(checked.address.slice('postmaster@'.length));
-    } else {
-      const checked = normaliseAddress(entry);
-      if ('problem' in checked) throw new ConfigError(name, `"${entry}" ${checked.problem}`);
-      addresses.add(checked.address);
-    }
+  for (const entry of entries) {
+    if (entry.startsWith('@')) domains.add(entry.slice(1));
+    else addresses.add(entry);
   }
   return { addresses, domains };
 }
 
-function url(env: Env, name: string): string | undefined {
-  const raw = optional(env, name);
-  if (raw === undefined) return undefined;
-  if (!URL.canParse(raw)) throw new ConfigError(name, `must be a queue URL, got "${raw}"`);
-  return raw;
-}
-
 /**
- * Reads and validates the configuration contract. Throws a {@link ConfigError} naming the first
- * variable that is wrong and what is wrong with it.
+ * Reads and validates the configuration contract (`config-contract.ts`). Throws a
+ * {@link ConfigError} naming the first variable that is wrong and what is wrong with it.
  *
  * @example
  * const config = loadConfig(process.env);
  */
-export function loadConfig(env: Env): AlertConfig {
-  const secretId = optional(env, 'GMAIL_SECRET_ID');
-  if (!secretId) {
-    throw new ConfigError('GMAIL_SECRET_ID', 'is not set', 'Set it to the name or ARN of the Gmail secret.');
+export function loadConfig(env: Record<string, string | undefined>): AlertConfig {
+  let settings: ReturnType<typeof readContract>;
+  try {
+    settings = readContract(env);
+  } catch (error) {
+    if (!(error instanceof ContractValueError)) throw error;
+    throw new ConfigError(error.variable, error.problem, error.advice, { cause: error });
   }
-  const port = integer(env, 'SMTP_PORT', 587, 1, 65535);
-  const secure = boolean(env, 'SMTP_SECURE', port === 465);
-  if (port === 465 && !secure) {
-    throw new ConfigError(
-      'SMTP_SECURE',
-      'is false, but port 465 speaks implicit TLS',
-      'Use SMTP_SECURE=true with 465, or port 587.',
-    );
-  }
-  if (port === 587 && secure) {
-    throw new ConfigError(
-      'SMTP_SECURE',
-      'is true, but port 587 starts in plain text and upgrades with STARTTLS',
-      'Use SMTP_SECURE=false with 587, or port 465.',
-    );
-  }
-  const alertFrom = optional(env, 'ALERT_FROM');
-  if (alertFrom !== undefined && 'problem' in normaliseAddress(alertFrom)) {
-    throw new ConfigError('ALERT_FROM', `"${alertFrom}" is not a bare e-mail address`);
-  }
-  const alertTo = addressList(env, 'ALERT_TO');
   return {
-    secretId,
+    secretId: settings.secretId,
     smtp: {
-      host: optional(env, 'SMTP_HOST') ?? 'smtp.gmail.com',
-      port,
-      secure,
-      maxConnections: integer(env, 'SMTP_MAX_CONNECTIONS', 3, 1, 10),
-      timeoutMs: integer(env, 'SMTP_TIMEOUT_MS', 8000, 500, 60000),
+      host: settings.smtpHost,
+      port: settings.smtpPort,
+      secure: settings.smtpSecure,
+      maxConnections: settings.smtpMaxConnections,
+      timeoutMs: settings.smtpTimeoutMs,
     },
-    alertFrom: alertFrom?.toLowerCase(),
-    alertTo,
-    allowedRecipients: allowList(env, alertTo),
-    secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86400),
-    queueUrl: url(env, 'ALERT_QUEUE_URL'),
-    deadLetterQueueUrl: url(env, 'ALERT_DLQ_URL'),
-    maxReceives:
-      optional(env, 'ALERT_MAX_RECEIVES') === undefined
-        ? undefined
-        : integer(env, 'ALERT_MAX_RECEIVES', 5, 1, 1000),
+    alertFrom: settings.alertFrom,
+    alertTo: settings.alertTo,
+    allowedRecipients: allowList(settings.allowedRecipients, settings.alertTo),
+    secretCacheSeconds: settings.secretCacheSeconds,
+    queueUrl: settings.queueUrl,
+    deadLetterQueueUrl: settings.deadLetterQueueUrl,
+    maxReceives: settings.maxReceives,
   };
 }

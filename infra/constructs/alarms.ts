@@ -1,5 +1,11 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -13,6 +19,11 @@ import { Construct } from 'constructs';
 export const OLDEST_ALERT_THRESHOLD = Duration.minutes(15);
 
 export interface OpsAlarmsProps {
+  /**
+   * Starts every alarm's name, so that the EventBridge rule for alarm state changes can leave the
+   * stack's own alarms out (they notify the topic instead of invoking the function they watch).
+   */
+  readonly alarmNamePrefix: string;
   /** Who is told when the alerting itself fails; without it the topic has no subscriber yet. */
   readonly opsEmail: string | undefined;
   /** Dead-letter queues by name: any message in one raises an alarm. */
@@ -31,9 +42,11 @@ export class OpsAlarms extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[] = [];
   readonly notificationDeadLetterQueue: Queue | undefined;
+  readonly #alarmNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: OpsAlarmsProps) {
     super(scope, id);
+    this.#alarmNamePrefix = props.alarmNamePrefix;
     const stack = Stack.of(this);
     // A customer managed key: CloudWatch cannot publish to a topic encrypted with the AWS managed
     // aws/sns key, because that key's policy cannot be changed to let CloudWatch use it.
@@ -74,7 +87,7 @@ export class OpsAlarms extends Construct {
         retentionPeriod: Duration.days(14),
       });
       const reason =
-        'This queue is the redrive target of the ops e-mail subscription, so it is itself a dead-letter queue; its depth alarm shows in CloudWatch and, with the default alarm-state rule, is also e-mailed through Gmail, the channel that does not depend on SNS.';
+        'This queue is the redrive target of the ops e-mail subscription, so it is itself a dead-letter queue; a queue behind it would only move the problem. Its alarms show in CloudWatch and notify the ops topic.';
       Validations.of(this.notificationDeadLetterQueue).acknowledge(
         { id: 'AwsSolutions-SQS3', reason },
         { id: 'Serverless-SQSRedrivePolicy', reason },
@@ -88,13 +101,33 @@ export class OpsAlarms extends Construct {
     if (this.notificationDeadLetterQueue)
       deadLetterQueues.OpsNotifications = this.notificationDeadLetterQueue;
     for (const [name, queue] of Object.entries(deadLetterQueues)) {
+      const depth = queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      });
       this.addAlarm(`${name}DeadLetters`, {
-        metric: queue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: 'Maximum',
-        }),
+        metric: depth,
         threshold: 0,
         description: `Messages are waiting in the ${name} dead-letter queue: alerts that could not be delivered. Read one to see the failure class and advice, fix the cause, then redrive.`,
+      });
+      // The depth alarm stays in ALARM while anything waits, so a second failure would change
+      // nothing. This one fires again on every minute with a new arrival. SQS counts messages
+      // sent with SendMessage (parked alerts, EventBridge and Lambda failure destinations) in
+      // NumberOfMessagesSent but not those moved by a redrive policy, so growth of the depth counts too.
+      this.addAlarm(`${name}NewDeadLetters`, {
+        metric: new MathExpression({
+          expression: 'FILL(sent, 0) + FILL(IF(DIFF(depth) > 0, DIFF(depth), 0), 0)',
+          usingMetrics: {
+            sent: queue.metricNumberOfMessagesSent({ period: Duration.minutes(1), statistic: 'Sum' }),
+            depth,
+          },
+          period: Duration.minutes(1),
+          label: `New messages in the ${name} dead-letter queue`,
+        }),
+        threshold: 0,
+        description: `A new message arrived in the ${name} dead-letter queue: another alert could not be delivered. Read it to see the failure class and advice.`,
+        // Its OK only means "nothing new this minute", not that anything was resolved.
+        notifyOnOk: false,
       });
     }
     this.addAlarm('OldestQueuedAlert', {
@@ -119,8 +152,12 @@ export class OpsAlarms extends Construct {
     }
   }
 
-  private addAlarm(id: string, props: { metric: IMetric; threshold: number; description: string }): void {
+  private addAlarm(
+    id: string,
+    props: { metric: IMetric; threshold: number; description: string; notifyOnOk?: boolean },
+  ): void {
     const alarm = new Alarm(this, id, {
+      alarmName: `${this.#alarmNamePrefix}${id}`,
       metric: props.metric,
       threshold: props.threshold,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -130,7 +167,7 @@ export class OpsAlarms extends Construct {
     });
     const action = new SnsAction(this.topic);
     alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
+    if (props.notifyOnOk ?? true) alarm.addOkAction(action);
     this.alarms.push(alarm);
   }
 }

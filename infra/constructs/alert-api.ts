@@ -27,7 +27,32 @@ export interface AlertApiProps {
   readonly auth: ApiAuth;
   /** Requests a day per API key (apiKey mode): keep it under Gmail's sending limit. */
   readonly dailyQuota: number;
+  /**
+   * Creates the region's API Gateway logging role (`AWS::ApiGateway::Account`) and turns on access
+   * and execution logs, which API Gateway can only write through that account-wide role.
+   */
+  readonly cloudWatchRole: boolean;
+  /** Per-method metrics (Count, 4XX, 5XX, Latency, IntegrationLatency), billed as custom metrics. */
+  readonly detailedMetrics: boolean;
 }
+
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    caller: '$context.identity.caller',
+    apiKeyId: '$context.identity.apiKeyId',
+    httpMethod: '$context.httpMethod',
+    resourcePath: '$context.resourcePath',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    errorType: '$context.error.responseType',
+    error: '$context.error.message',
+    integrationStatus: '$context.integration.status',
+    integrationLatency: '$context.integration.latency',
+  }),
+);
 
 /**
  * `POST /alerts` on a REST API. Every request authenticates at the gateway before Lambda sees it:
@@ -44,54 +69,60 @@ export class AlertApi extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertApiProps) {
     super(scope, id);
-    const accessLogs = new LogGroup(this, 'AccessLogs', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // `AWS::ApiGateway::Account` is one setting per region: creating it replaces the logging role of
+    // every REST API there, and CDK retains the role on destroy. So it is an explicit opt-in, and the
+    // stage logs nothing without it (API Gateway would refuse a stage with logging and no role).
+    const logging = props.cloudWatchRole;
+    const accessLogs = logging
+      ? new LogGroup(this, 'AccessLogs', {
+          retention: RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        })
+      : undefined;
 
     this.api = new RestApi(this, 'Api', {
       description: 'Accepts alerts and sends them as e-mail through Gmail',
       endpointTypes: [EndpointType.REGIONAL],
-      // Stage logging needs the account-level API Gateway logging role; new accounts have none.
-      cloudWatchRole: true,
+      cloudWatchRole: logging,
       deployOptions: {
         stageName: STAGE_NAME,
-        accessLogDestination: new LogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            caller: '$context.identity.caller',
-            apiKeyId: '$context.identity.apiKeyId',
-            httpMethod: '$context.httpMethod',
-            resourcePath: '$context.resourcePath',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            errorType: '$context.error.responseType',
-            error: '$context.error.message',
-            integrationStatus: '$context.integration.status',
-            integrationLatency: '$context.integration.latency',
-          }),
-        ),
+        ...(accessLogs && {
+          accessLogDestination: new LogGroupLogDestination(accessLogs),
+          accessLogFormat: ACCESS_LOG_FORMAT,
+        }),
         // Errors only: INFO and data tracing would copy alert bodies into the execution log.
-        loggingLevel: MethodLoggingLevel.ERROR,
+        loggingLevel: logging ? MethodLoggingLevel.ERROR : MethodLoggingLevel.OFF,
         dataTraceEnabled: false,
-        metricsEnabled: true,
+        metricsEnabled: props.detailedMetrics,
         tracingEnabled: true,
         throttlingRateLimit: STAGE_THROTTLE.rateLimit,
         throttlingBurstLimit: STAGE_THROTTLE.burstLimit,
       },
     });
 
-    // API Gateway creates the execution log group on first use, without retention; creating it
-    // first, with the name API Gateway expects, keeps it bounded and removes it with the stack.
-    const executionLogs = new LogGroup(this, 'ExecutionLogs', {
-      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.api.deploymentStage.node.addDependency(executionLogs);
+    if (logging) {
+      // API Gateway creates the execution log group on first use, without retention; creating it
+      // first, with the name API Gateway expects, keeps it bounded and removes it with the stack.
+      const executionLogs = new LogGroup(this, 'ExecutionLogs', {
+        logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+        retention: RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      this.api.deploymentStage.node.addDependency(executionLogs);
+      Validations.of(this.api.node.findChild('CloudWatchRole')).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-level role API Gateway assumes to write execution and access logs (opted in with apiGatewayCloudWatchRole=true); AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it, and API Gateway needs it for log groups it names itself.',
+      });
+    } else {
+      const reason =
+        'API Gateway writes access and execution logs only through the account-wide logging role (AWS::ApiGateway::Account), which would replace the role of every REST API in the region; it is opt-in (apiGatewayCloudWatchRole=true). Requests stay traced with X-Ray and the http function logs every alert it handles.';
+      Validations.of(this.api.deploymentStage).acknowledge(
+        { id: 'AwsSolutions-APIG1', reason },
+        { id: 'AwsSolutions-APIG6', reason },
+        { id: 'Serverless-APIGWAccessLogging', reason },
+      );
+    }
 
     const alerts = this.api.root.addResource('alerts');
     this.method = alerts.addMethod(
@@ -122,12 +153,6 @@ export class AlertApi extends Construct {
       id: 'AwsSolutions-COG4',
       reason:
         'Callers are services and webhooks, not Cognito users: they authenticate with an API key or SigV4 (context apiAuth).',
-    });
-    const cloudWatchRole = this.api.node.findChild('CloudWatchRole');
-    Validations.of(cloudWatchRole).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason:
-        'The account-level role API Gateway assumes to write execution and access logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it, and API Gateway needs it for log groups it names itself.',
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',

@@ -23,7 +23,6 @@ export const FUNCTION_DEFAULTS = {
   handler: 'index.handler',
   tracing: Tracing.ACTIVE,
   logRetention: RetentionDays.ONE_MONTH,
-  serviceName: 'gmail-alerts',
 } as const;
 
 /** Where a function's ENIs live and which security group they carry, in VPC mode. */
@@ -40,9 +39,8 @@ export interface AlertFunctionProps {
   readonly functionsDir: string;
   readonly description: string;
   readonly timeout: Duration;
-  /** The configuration contract of the functions (GMAIL_SECRET_ID, SMTP_*, ALERT_*, …). */
+  /** The functions' configuration contract, from `contractEnvironment`. */
   readonly environment: Record<string, string>;
-  readonly logLevel: string;
   readonly placement?: FunctionPlacement;
 }
 
@@ -89,12 +87,8 @@ export class AlertFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: FUNCTION_DEFAULTS.tracing,
-      environment: {
-        ...props.environment,
-        POWERTOOLS_SERVICE_NAME: FUNCTION_DEFAULTS.serviceName,
-        POWERTOOLS_LOG_LEVEL: props.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      // Stack traces point into the TypeScript sources through the bundle's source map.
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       ...(props.placement && {
         vpc: props.placement.vpc,
         vpcSubnets: props.placement.subnets,

@@ -1,12 +1,14 @@
-// The real CDK CLI, offline and without AWS credentials, in the default mode and with -c vpc=new.
+// The real CDK CLI, offline and without AWS credentials: the default mode, -c vpc=new, and the
+// context it must refuse before anything is created.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CDK_JSON, FIXTURE_FUNCTIONS_DIR, FUNCTION_NAMES, PROJECT_ROOT } from './stack-template.ts';
+import { ALERT_TO, CDK_JSON, FIXTURE_FUNCTIONS_DIR, FUNCTION_NAMES, PROJECT_ROOT } from './stack-template.ts';
 
-const SYNTH_TIMEOUT_MS = 110_000;
+// Four CLI runs at once on a shared two-core machine: generous, since only a hung CLI should hit it.
+const SYNTH_TIMEOUT_MS = 240_000;
 // cdk.json runs `npm run build` before the app. `npm test` has built dist/ already, and rebuilding it
 // here would rewrite the bundles while other test files import them, so the CLI gets the app
 // command without the build step; the first test pins that this is the only difference.
@@ -69,20 +71,34 @@ function cdkSynth(context: string[]): Promise<{ code: number | null; output: str
 
 interface TemplateResource {
   Type: string;
-  Properties: Record<string, unknown> & { Handler?: string; VpcConfig?: unknown };
+  Properties: Record<string, unknown> & { Handler?: string; VpcConfig?: unknown; EventPattern?: unknown };
   Metadata?: Record<string, string>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+
+const TEMPLATE_FILE = 'GmailAlerts.template.json';
+
+function resources(outdir: string): TemplateResource[] {
+  const template = JSON.parse(readFileSync(join(outdir, TEMPLATE_FILE), 'utf8'));
+  return Object.values(template.Resources) as TemplateResource[];
 }
 
 function alertFunctions(outdir: string): TemplateResource[] {
-  const template = JSON.parse(readFileSync(join(outdir, 'GmailAlerts.template.json'), 'utf8'));
-  return (Object.values(template.Resources) as TemplateResource[]).filter(
+  return resources(outdir).filter(
     (resource) =>
       resource.Type === 'AWS::Lambda::Function' && resource.Properties.Handler === 'index.handler',
   );
 }
 
 describe('npx cdk synth', { timeout: 2 * SYNTH_TIMEOUT_MS }, () => {
-  const runs = { none: cdkSynth([]), vpc: cdkSynth(['vpc=new']) };
+  const recipients = `alertTo=${ALERT_TO}`;
+  const runs = {
+    none: cdkSynth([recipients]),
+    vpc: cdkSynth([recipients, 'vpc=new']),
+    noRecipients: cdkSynth([]),
+    nonAsciiRecipient: cdkSynth(['alertTo=jörg@example.com']),
+  };
 
   it('runs cdk.json’s app after the one build', () => {
     expect(CDK_JSON.app).toBe(`npm run --silent build && ${APP_WITHOUT_BUILD}`);
@@ -103,6 +119,42 @@ describe('npx cdk synth', { timeout: 2 * SYNTH_TIMEOUT_MS }, () => {
       const files = deployed.get(readFileSync(join(built, 'index.mjs'), 'utf8'));
       expect(files, `${name}/index.mjs is deployed unchanged`).toBe(readdirSync(built).sort().join(','));
     }
+  });
+
+  it('synthesizes a stack that keeps its own alarms out of the alarm rule, retains the secret and leaves API Gateway’s account settings alone', async () => {
+    const { code, output, outdir } = await runs.none;
+    expect(code, output).toBe(0);
+    const all = resources(outdir);
+    expect(all.filter((resource) => resource.Type === 'AWS::ApiGateway::Account')).toEqual([]);
+    const [secret, ...others] = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret');
+    expect(others).toEqual([]);
+    expect(secret).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(secret?.Properties.SecretString).toBeUndefined();
+    const alarmRule = all.find(
+      (resource) =>
+        resource.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(resource.Properties.EventPattern).includes('aws.cloudwatch'),
+    );
+    expect(alarmRule?.Properties.EventPattern).toMatchObject({
+      detail: { alarmName: [{ 'anything-but': { prefix: 'GmailAlerts/' } }] },
+    });
+  });
+
+  it('refuses to synthesize without -c alertTo, saying what it is, and writes no template', async () => {
+    const { code, output, outdir } = await runs.noRecipients;
+    expect(code).not.toBe(0);
+    expect(output).toContain('CDK context "alertTo" is not set: pass -c alertTo=');
+    expect(output).toContain('the addresses every alert is mailed to');
+    expect(existsSync(join(outdir, TEMPLATE_FILE))).toBe(false);
+  });
+
+  it('refuses a non-ASCII alertTo with the rule the functions apply to ALERT_TO', async () => {
+    const { code, output, outdir } = await runs.nonAsciiRecipient;
+    expect(code).not.toBe(0);
+    expect(output).toContain(
+      'CDK context "alertTo" is not valid for ALERT_TO: "jörg@example.com" must be a bare ASCII address',
+    );
+    expect(existsSync(join(outdir, TEMPLATE_FILE))).toBe(false);
   });
 
   it('exits 0 with -c vpc=new, the functions in the VPC', async () => {

@@ -2,7 +2,10 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_DEFAULTS, ContextValueError, readAlertingConfig } from '../../infra/config.ts';
 
-const read = (context: Record<string, unknown>) => readAlertingConfig(new App({ context }).node);
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:gmail-alerts/smtp-AbCdEf';
+const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const read = (context: Record<string, unknown>) =>
+  readAlertingConfig(new App({ context: { alertTo: 'oncall@example.com', ...context } }).node);
 const failure = (context: Record<string, unknown>) => {
   try {
     read(context);
@@ -24,7 +27,11 @@ describe('readAlertingConfig', () => {
       maxConcurrency: 2,
       eventSources: ['alerts.app'],
       functionsDir: 'dist/functions',
-      alertTo: [],
+      alertTo: ['oncall@example.com'],
+      apiGatewayCloudWatchRole: false,
+      apiDetailedMetrics: false,
+      alarmNamePrefix: undefined,
+      secretKmsKeyArn: undefined,
     });
     expect(config.dailyQuota).toBeLessThan(2000);
     expect(Object.keys(config.eventRules)).toEqual(Object.keys(CONTEXT_DEFAULTS.eventRules));
@@ -40,6 +47,35 @@ describe('readAlertingConfig', () => {
       'a@example.com',
       'b@example.com',
     ]);
+  });
+
+  it('normalises addresses by the rule the functions apply', () => {
+    const config = read({ alertTo: 'OnCall@Example.com', allowedRecipients: '@Ops.Example.com' });
+    expect(config.alertTo).toEqual(['oncall@example.com']);
+    expect(config.allowedRecipients).toEqual(['@ops.example.com']);
+  });
+
+  it('refuses a stack without alertTo, saying what to pass and what it is', () => {
+    for (const alertTo of [undefined, '', ' , ', []]) {
+      const error = failure({ alertTo });
+      expect(error.key).toBe('alertTo');
+      expect(error.message).toContain('-c alertTo=');
+      expect(error.message).toContain('the addresses every alert is mailed to');
+    }
+  });
+
+  it('reads the opt-ins as booleans, from cdk.json or -c text', () => {
+    expect(read({ apiGatewayCloudWatchRole: true, apiDetailedMetrics: 'true' })).toMatchObject({
+      apiGatewayCloudWatchRole: true,
+      apiDetailedMetrics: true,
+    });
+  });
+
+  it('takes a KMS key for an imported secret', () => {
+    expect(read({ secretArn: SECRET_ARN, secretKmsKeyArn: KEY_ARN })).toMatchObject({
+      secretArn: SECRET_ARN,
+      secretKmsKeyArn: KEY_ARN,
+    });
   });
 
   it('imports a VPC from ids alone', () => {
@@ -73,6 +109,25 @@ describe('readAlertingConfig', () => {
     [{ eventRules: { 'bad name': { source: ['x'] } } }, 'eventRules'],
     [{ eventSources: 'aws.health' }, 'eventSources'],
     [{ logLevel: 'loud' }, 'logLevel'],
+    [{ alertTo: 'jörg@example.com' }, 'alertTo'],
+    [{ alertTo: 'oncall@example.com,jörg@example.com' }, 'alertTo'],
+    [{ alertTo: ['oncall@example.com', 'ops@exam ple.com'] }, 'alertTo'],
+    [{ alertFrom: 'alerts@exämple.com' }, 'alertFrom'],
+    [{ opsEmail: 'ops@exämple.com' }, 'opsEmail'],
+    [{ smtpHost: 'smtp.gmail.com:587' }, 'smtpHost'],
+    [{ secretCacheSeconds: '90000' }, 'secretCacheSeconds'],
+    [{ secretKmsKeyArn: KEY_ARN }, 'secretKmsKeyArn'],
+    [
+      { secretArn: SECRET_ARN, secretKmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:alias/gmail' },
+      'secretKmsKeyArn',
+    ],
+    [
+      { secretArn: SECRET_ARN, secretKmsKeyArn: KEY_ARN.replace('us-east-1', 'eu-west-1') },
+      'secretKmsKeyArn',
+    ],
+    [{ alarmNamePrefix: 'prod\talarms' }, 'alarmNamePrefix'],
+    [{ apiGatewayCloudWatchRole: 'yes' }, 'apiGatewayCloudWatchRole'],
+    [{ apiDetailedMetrics: 1 }, 'apiDetailedMetrics'],
   ])('rejects %j, naming the key %s', (context, key) => {
     const error = failure(context);
     expect(error).toBeInstanceOf(ContextValueError);

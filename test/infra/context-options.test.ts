@@ -1,8 +1,10 @@
 // The context options a user sets with `-c key=value`, as the synthesized stack shows them.
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { ContextValueError } from '../../infra/config.ts';
 import {
   actionsOf,
+  createApp,
   FUNCTION_NAMES,
   functionId,
   NETWORK_MODES,
@@ -106,6 +108,110 @@ describe('a minimal deployment', () => {
   it('keeps the topic and alarms without opsEmail, with no subscription yet', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 1 + 2 * FUNCTION_NAMES.length);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 + 1 + 2 * FUNCTION_NAMES.length);
+  });
+});
+
+describe('the alarm rule', () => {
+  const alarmRule = (template: Template) =>
+    Object.values(
+      template.findResources('AWS::Events::Rule', {
+        Properties: { EventPattern: { source: ['aws.cloudwatch'] } },
+      }),
+    ).map((rule) => rule.Properties.EventPattern);
+
+  it('takes only the alarms named with alarmNamePrefix', () => {
+    const [pattern] = alarmRule(synth({ alarmNamePrefix: 'prod-' }).template);
+    expect(pattern.detail.alarmName).toEqual([{ prefix: 'prod-' }]);
+    expect(pattern.detail.$or).toBeDefined();
+  });
+
+  it('keeps the stack’s own alarms out of a CloudWatch rule given in eventRules', () => {
+    const [pattern] = alarmRule(
+      synth({ eventRules: JSON.stringify({ Alarms: { source: ['aws.cloudwatch'] } }) }).template,
+    );
+    expect(pattern).toEqual({
+      source: ['aws.cloudwatch'],
+      detail: { alarmName: [{ 'anything-but': { prefix: 'GmailAlerts/' } }] },
+    });
+  });
+
+  it.each([
+    [{ alarmNamePrefix: 'Gmail' }, 'alarmNamePrefix', 'own alarms'],
+    [{ alarmNamePrefix: 'GmailAlerts/http' }, 'alarmNamePrefix', 'own alarms'],
+    [{ alarmNamePrefix: 'prod-', eventRules: '{}' }, 'alarmNamePrefix', 'eventRules has none'],
+    [
+      {
+        eventRules: JSON.stringify({
+          Mine: { source: ['aws.cloudwatch'], detail: { alarmName: ['GmailAlerts/httpErrors'] } },
+        }),
+      },
+      'eventRules',
+      'own alarms',
+    ],
+  ])('refuses %j, naming %s', (context, key, problem) => {
+    let caught: unknown;
+    try {
+      createApp(context);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ContextValueError);
+    expect((caught as ContextValueError).key).toBe(key);
+    expect((caught as ContextValueError).message).toContain(problem);
+  });
+});
+
+describe('API Gateway options', () => {
+  it('creates the account logging role and logs access and errors only with apiGatewayCloudWatchRole=true', () => {
+    const { template } = synth({ apiGatewayCloudWatchRole: 'true' });
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    const accessLog = stage?.Properties.AccessLogSetting;
+    expect(JSON.stringify(accessLog.DestinationArn)).toMatch(/"ApiAccessLogs[0-9A-F]+"/);
+    expect(JSON.parse(accessLog.Format)).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+    });
+    expect(stage?.Properties.MethodSettings).toEqual([
+      expect.objectContaining({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: false }),
+    ]);
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: { 'Fn::Join': ['', Match.arrayWith(['API-Gateway-Execution-Logs_'])] },
+      RetentionInDays: 30,
+    });
+  });
+
+  it('turns per-method metrics on with apiDetailedMetrics=true', () => {
+    const { template } = synth({ apiDetailedMetrics: true });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(stage?.Properties.MethodSettings).toEqual([expect.objectContaining({ MetricsEnabled: true })]);
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('an imported secret under a customer managed key', () => {
+  const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const result = synth({ secretArn: SECRET_ARN, secretKmsKeyArn: KEY_ARN });
+
+  it('lets every function decrypt with that key, through Secrets Manager only', () => {
+    for (const name of FUNCTION_NAMES) {
+      const decrypt = roleStatements(result, name).filter((statement) =>
+        actionsOf(statement).includes('kms:Decrypt'),
+      );
+      expect(decrypt).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Resource: KEY_ARN,
+          Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } },
+        }),
+      ]);
+    }
+  });
+});
+
+describe('without recipients', () => {
+  it('refuses to build the stack, naming -c alertTo', () => {
+    expect(() => createApp({ alertTo: '' })).toThrow(/CDK context "alertTo" is not set: pass -c alertTo=/);
   });
 });

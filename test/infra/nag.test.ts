@@ -23,11 +23,27 @@ function acknowledgements(root: IConstruct): Map<string, string[]> {
   return found;
 }
 
+const NO_STAGE_LOGS = ['AwsSolutions-APIG1', 'AwsSolutions-APIG6', 'Serverless-APIGWAccessLogging'];
+const LOGGING_ROLE =
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]';
+
 describe.each([
-  ['no VPC, API key', { ...NETWORK_MODES.none, opsEmail: 'ops@example.com' }],
-  ['vpc=new, IAM auth', { ...NETWORK_MODES.new, apiAuth: 'iam', opsEmail: 'ops@example.com' }],
-  ['vpc=<id>, imported secret', { ...NETWORK_MODES.existing, secretArn: SECRET_ARN }],
-])('cdk-nag, %s', (_name, context) => {
+  ['no VPC, API key', { ...NETWORK_MODES.none, opsEmail: 'ops@example.com' }, NO_STAGE_LOGS],
+  [
+    'vpc=new, IAM auth, API Gateway logging role',
+    { ...NETWORK_MODES.new, apiAuth: 'iam', opsEmail: 'ops@example.com', apiGatewayCloudWatchRole: 'true' },
+    [LOGGING_ROLE],
+  ],
+  [
+    'vpc=<id>, imported secret under a customer managed key',
+    {
+      ...NETWORK_MODES.existing,
+      secretArn: SECRET_ARN,
+      secretKmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    },
+    NO_STAGE_LOGS,
+  ],
+])('cdk-nag, %s', (_name, context, specific) => {
   const { app } = synth(context);
 
   it('finds nothing unacknowledged in the AwsSolutions and Serverless packs', () => {
@@ -47,14 +63,18 @@ describe.each([
         'AwsSolutions-APIG2',
         'AwsSolutions-APIG3',
         'AwsSolutions-COG4',
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         'AwsSolutions-IAM5[Resource::*]',
+        ...specific,
         'AwsSolutions-SQS3',
         'Serverless-LambdaDLQ',
         'Serverless-LambdaEventSourceMappingDestination',
         'Serverless-SQSRedrivePolicy',
       ]),
     );
+    // Stage logging is acknowledged as off only where it is off, and the logging role only where it exists.
+    const logging = specific.includes(LOGGING_ROLE);
+    expect(found.has(LOGGING_ROLE)).toBe(logging);
+    for (const id of NO_STAGE_LOGS) expect(found.has(id), id).toBe(!logging);
   });
 });
 

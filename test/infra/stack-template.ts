@@ -17,6 +17,9 @@ export const CDK_JSON = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 
   context: Record<string, unknown>;
 };
 
+/** Every synth needs recipients; tests that are about their absence pass `alertTo: ''`. */
+export const ALERT_TO = 'oncall@example.com';
+
 export const EXISTING_VPC = {
   vpcId: 'vpc-0123456789abcdef0',
   privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
@@ -42,9 +45,11 @@ export interface SynthesizedApp {
 
 const cache = new Map<string, SynthesizedApp>();
 
-/** The app as `cdk synth` builds it, with `context` on top of cdk.json's and the stub bundles. */
+/** The app as `cdk synth` builds it, with `context` on top of cdk.json's, {@link ALERT_TO} and the stub bundles. */
 export function createApp(context: Record<string, unknown> = {}): { app: App; stack: AlertingStack } {
-  const app = new App({ context: { ...CDK_JSON.context, functionsDir: FIXTURE_FUNCTIONS_DIR, ...context } });
+  const app = new App({
+    context: { ...CDK_JSON.context, functionsDir: FIXTURE_FUNCTIONS_DIR, alertTo: ALERT_TO, ...context },
+  });
   return { app, stack: buildApp(app) };
 }
 

@@ -7,6 +7,7 @@ import { EVENT_RETRY } from '../../infra/constructs/alert-events.ts';
 import { FUNCTION_MEMORY_MB } from '../../infra/constructs/alert-function.ts';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/alert-queue.ts';
 import {
+  ALERT_TO,
   actionsOf,
   EXISTING_VPC,
   FUNCTION_NAMES,
@@ -85,6 +86,7 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           ALERT_QUEUE_URL: { Ref: queueId },
           ALERT_DLQ_URL: { Ref: dlqId },
           ALERT_MAX_RECEIVES: '5',
+          ALERT_TO: ALERT_TO,
           POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           NODE_OPTIONS: '--enable-source-maps',
@@ -213,6 +215,21 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       });
     });
 
+    it('leaves the stack’s own alarms out of the alarm rule, all of them named with the stack’s prefix', () => {
+      const [alarmRule] = Object.values(
+        template.findResources('AWS::Events::Rule', {
+          Properties: { EventPattern: { source: ['aws.cloudwatch'] } },
+        }),
+      );
+      expect(alarmRule?.Properties.EventPattern.detail.alarmName).toEqual([
+        { 'anything-but': { prefix: `${stack.stackName}/` } },
+      ]);
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms.length).toBeGreaterThan(0);
+      for (const alarm of alarms)
+        expect(alarm.Properties.AlarmName).toMatch(new RegExp(`^${stack.stackName}/`));
+    });
+
     it('lets exactly those rules put failed deliveries in the DLQ', () => {
       for (const ruleId of Object.keys(template.findResources('AWS::Events::Rule'))) {
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -269,32 +286,33 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       template.hasOutput('GetApiKeyCommand', { Value: Match.anyValue() });
     });
 
-    it('logs access as JSON and errors per method, traces, and throttles the stage', () => {
-      const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
-      const accessLog = stage?.Properties.AccessLogSetting;
-      expect(JSON.stringify(accessLog.DestinationArn)).toMatch(/"ApiAccessLogs[0-9A-F]+"/);
-      expect(JSON.parse(accessLog.Format)).toMatchObject({
-        requestId: '$context.requestId',
-        status: '$context.status',
+    it('creates no account-wide API Gateway logging role, logs nothing at the stage, traces and throttles it', () => {
+      template.resourceCountIs('AWS::ApiGateway::Account', 0);
+      const apiGatewayRoles = template.findResources('AWS::IAM::Role', {
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } }),
+            ]),
+          },
+        },
       });
+      expect(Object.keys(apiGatewayRoles)).toEqual([]);
+      const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+      expect(stage?.Properties.AccessLogSetting).toBeUndefined();
       expect(stage?.Properties).toMatchObject({
         TracingEnabled: true,
         MethodSettings: [
           {
             HttpMethod: '*',
             ResourcePath: '/*',
-            LoggingLevel: 'ERROR',
+            LoggingLevel: 'OFF',
             DataTraceEnabled: false,
-            MetricsEnabled: true,
+            MetricsEnabled: false,
             ThrottlingRateLimit: STAGE_THROTTLE.rateLimit,
             ThrottlingBurstLimit: STAGE_THROTTLE.burstLimit,
           },
         ],
-      });
-      template.hasResourceProperties('AWS::ApiGateway::Account', { CloudWatchRoleArn: Match.anyValue() });
-      template.hasResourceProperties('AWS::Logs::LogGroup', {
-        LogGroupName: { 'Fn::Join': ['', Match.arrayWith(['API-Gateway-Execution-Logs_'])] },
-        RetentionInDays: 30,
       });
     });
 
@@ -367,6 +385,32 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       }
     });
 
+    it('fire again on every new arrival in either dead-letter queue, counting redriven and sent messages', () => {
+      for (const queue of [stack.queue.deadLetterQueue, stack.alarms.notificationDeadLetterQueue]) {
+        const queueName = { 'Fn::GetAtt': [logicalId(result, queue as never), 'QueueName'] };
+        const metric = (name: string) =>
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: {
+                Namespace: 'AWS/SQS',
+                MetricName: name,
+                Dimensions: [{ Name: 'QueueName', Value: queueName }],
+              },
+            }),
+          });
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Metrics: Match.arrayWith([
+            Match.objectLike({ Expression: Match.stringLikeRegexp('DIFF\\(depth\\)'), ReturnData: true }),
+            metric('NumberOfMessagesSent'),
+            metric('ApproximateNumberOfMessagesVisible'),
+          ]),
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          OKActions: Match.absent(),
+        });
+      }
+    });
+
     it('fire when an alert has waited in the queue for 15 minutes', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateAgeOfOldestMessage',
@@ -389,12 +433,13 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       }
     });
 
-    it('all notify the topic, on ALARM and on OK', () => {
+    it('all notify the topic on ALARM, and all but the new-arrival alarms on OK', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(2 + 1 + 2 * FUNCTION_NAMES.length);
+      expect(alarms).toHaveLength(2 * 2 + 1 + 2 * FUNCTION_NAMES.length);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
-        expect(alarm.Properties.OKActions).toEqual([topicRef]);
+        const newArrivals = /NewDeadLetters$/.test(alarm.Properties.AlarmName);
+        expect(alarm.Properties.OKActions).toEqual(newArrivals ? undefined : [topicRef]);
       }
     });
   });
@@ -509,13 +554,19 @@ describe('vpc=<id> from context', () => {
 });
 
 describe('the Gmail secret', () => {
-  it('is created with an empty placeholder, which the functions reject before any AUTH', () => {
-    const { template } = inMode('none');
+  const { template } = inMode('none');
+  const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+
+  it('is created without a value, so no stack update can overwrite what secret:set stored', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      SecretString: JSON.stringify({ username: '', password: '' }),
-    });
+    expect(secret?.Properties.SecretString).toBeUndefined();
+    expect(secret?.Properties.GenerateSecretString).toBeUndefined();
     template.hasOutput('GmailSecretArn', { Value: Match.anyValue() });
     template.hasOutput('DoctorFunctionName', { Value: Match.anyValue() });
+  });
+
+  it('is retained when the stack is deleted or the secret replaced', () => {
+    expect(secret?.DeletionPolicy).toBe('Retain');
+    expect(secret?.UpdateReplacePolicy).toBe('Retain');
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/core/config.ts';
+import {
+  ContractValueError,
+  contractEnvironment,
+  ENVIRONMENT_VARIABLES,
+  parseSetting,
+} from '../../functions/core/config-contract.ts';
 import { ConfigError } from '../../functions/core/errors.ts';
 
 const base = { GMAIL_SECRET_ID: 'gmail-alerts/app-password', ALERT_TO: 'oncall@example.com' };
@@ -45,6 +51,9 @@ describe('loadConfig', () => {
     [{ ...base, SMTP_PORT: '587', SMTP_SECURE: 'true' }, 'SMTP_SECURE', 'STARTTLS'],
     [{ ...base, SMTP_SECURE: 'yes' }, 'SMTP_SECURE', '"true" or "false"'],
     [{ ...base, ALERT_TO: 'Ops <ops@example.com>' }, 'ALERT_TO', 'bare ASCII address'],
+    [{ ...base, ALERT_TO: 'jörg@example.com' }, 'ALERT_TO', 'bare ASCII address'],
+    [{ ...base, SMTP_HOST: 'smtp.gmail.com:587' }, 'SMTP_HOST', 'host name'],
+    [{ ...base, POWERTOOLS_LOG_LEVEL: 'loud' }, 'POWERTOOLS_LOG_LEVEL', 'one of'],
     [{ ...base, ALERT_ALLOWED_RECIPIENTS: '@' }, 'ALERT_ALLOWED_RECIPIENTS', '@domain'],
     [{ ...base, ALERT_FROM: 'alerts' }, 'ALERT_FROM', 'bare e-mail address'],
     [{ ...base, SECRET_CACHE_SECONDS: '-1' }, 'SECRET_CACHE_SECONDS', 'whole number'],
@@ -56,5 +65,113 @@ describe('loadConfig', () => {
     expect(error.message).toMatch(new RegExp(`^${variable}: `));
     expect(error.message).toContain(problem);
     expect(error.failureClass).toBe('config');
+  });
+});
+
+describe('contractEnvironment', () => {
+  const settings = {
+    secretId: 'gmail-alerts/app-password',
+    smtpHost: 'smtp.gmail.com',
+    smtpPort: 465,
+    alertTo: ['Oncall@Example.com', 'team@example.com'],
+    allowedRecipients: ['@ops.example.com', 'cto@example.org'],
+    alertFrom: 'alerts@example.com',
+    secretCacheSeconds: 600,
+    queueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/alerts',
+    maxReceives: 5,
+    logLevel: 'DEBUG' as const,
+  };
+
+  it('writes an environment that loadConfig reads back to the same settings', () => {
+    const environment = contractEnvironment(settings);
+    const config = loadConfig(environment);
+    expect(config.smtp).toMatchObject({ host: 'smtp.gmail.com', port: 465, secure: true });
+    expect(config.alertTo).toEqual(['oncall@example.com', 'team@example.com']);
+    expect([...config.allowedRecipients.domains]).toEqual(['ops.example.com']);
+    expect([...config.allowedRecipients.addresses]).toEqual(['cto@example.org']);
+    expect(config).toMatchObject({
+      secretId: settings.secretId,
+      alertFrom: 'alerts@example.com',
+      secretCacheSeconds: 600,
+      queueUrl: settings.queueUrl,
+      maxReceives: 5,
+    });
+    expect(environment).toMatchObject({
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
+    });
+  });
+
+  it('uses only the variable names of the contract', () => {
+    const names = Object.keys(contractEnvironment(settings));
+    expect(names.every((name) => (Object.values(ENVIRONMENT_VARIABLES) as string[]).includes(name))).toBe(
+      true,
+    );
+  });
+
+  it('leaves out what is not given, and states the TLS mode whenever the port is given', () => {
+    expect(contractEnvironment({ secretId: 's' })).toEqual({
+      GMAIL_SECRET_ID: 's',
+      POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
+    });
+    expect(contractEnvironment({ secretId: 's', smtpPort: 587, alertTo: [] })).toEqual({
+      GMAIL_SECRET_ID: 's',
+      SMTP_PORT: '587',
+      SMTP_SECURE: 'false',
+      POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
+    });
+  });
+
+  it('writes values known only at deploy time unchecked', () => {
+    const token = 'Token[TOKEN.42]';
+    const environment = contractEnvironment(
+      { secretId: token, queueUrl: token, alertTo: ['oncall@example.com'] },
+      { isDeployTimeValue: (value) => value === token },
+    );
+    expect(environment).toMatchObject({ GMAIL_SECRET_ID: token, ALERT_QUEUE_URL: token });
+  });
+
+  it.each([
+    [{ alertTo: ['jörg@example.com'] }, 'alertTo', 'ALERT_TO', 'bare ASCII address'],
+    [{ alertTo: ['Ops <ops@example.com>'] }, 'alertTo', 'ALERT_TO', 'bare ASCII address'],
+    [
+      { allowedRecipients: ['example.com'] },
+      'allowedRecipients',
+      'ALERT_ALLOWED_RECIPIENTS',
+      'single address',
+    ],
+    [{ alertFrom: 'alerts' }, 'alertFrom', 'ALERT_FROM', 'bare e-mail address'],
+    [{ smtpPort: 0 }, 'smtpPort', 'SMTP_PORT', 'between 1 and 65535'],
+    [{ smtpPort: 587, smtpSecure: true }, 'smtpSecure', 'SMTP_SECURE', 'STARTTLS'],
+    [{ smtpHost: 'smtp gmail' }, 'smtpHost', 'SMTP_HOST', 'host name'],
+    [{ secretId: ' ' }, 'secretId', 'GMAIL_SECRET_ID', 'is not set'],
+    [{ queueUrl: 'queue' }, 'queueUrl', 'ALERT_QUEUE_URL', 'queue URL'],
+  ])('rejects %j, naming %s (%s)', (overrides, setting, variable, problem) => {
+    let caught: unknown;
+    try {
+      contractEnvironment({ secretId: 's', ...overrides });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ContractValueError);
+    const error = caught as ContractValueError;
+    expect(error.setting).toBe(setting);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(new RegExp(`^${variable}: `));
+    expect(error.problem).toContain(problem);
+  });
+});
+
+describe('parseSetting', () => {
+  it('reads the text form the environment and the command line share', () => {
+    expect(parseSetting('alertTo', ' A@example.com, ,b@example.com ')).toEqual([
+      'a@example.com',
+      'b@example.com',
+    ]);
+    expect(parseSetting('smtpPort', '465')).toBe(465);
+    expect(parseSetting('logLevel', 'warn')).toBe('WARN');
+    expect(parseSetting('smtpHost', 'SMTP.Gmail.com')).toBe('smtp.gmail.com');
+    expect(parseSetting('smtpHost', '127.0.0.1')).toBe('127.0.0.1');
+    expect(parseSetting('smtpHost', '::1')).toBe('::1');
   });
 });

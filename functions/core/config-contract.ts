@@ -1,0 +1,329 @@
+// The configuration contract between the functions and whatever runs them (the stack, the local
+// cloud, a laptop): every environment variable's name, default, parser and address rule, in one place.
+// Kept free of the AWS SDK and nodemailer so the CDK app can import it.
+import { normaliseAddress } from './recipients.ts';
+
+/** The environment variable behind each setting. */
+export const ENVIRONMENT_VARIABLES = {
+  secretId: 'GMAIL_SECRET_ID',
+  smtpHost: 'SMTP_HOST',
+  smtpPort: 'SMTP_PORT',
+  smtpSecure: 'SMTP_SECURE',
+  smtpMaxConnections: 'SMTP_MAX_CONNECTIONS',
+  smtpTimeoutMs: 'SMTP_TIMEOUT_MS',
+  alertFrom: 'ALERT_FROM',
+  alertTo: 'ALERT_TO',
+  allowedRecipients: 'ALERT_ALLOWED_RECIPIENTS',
+  secretCacheSeconds: 'SECRET_CACHE_SECONDS',
+  queueUrl: 'ALERT_QUEUE_URL',
+  deadLetterQueueUrl: 'ALERT_DLQ_URL',
+  maxReceives: 'ALERT_MAX_RECEIVES',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+} as const;
+
+/** A setting of the contract, by the name the stack's context and the local cloud use for it. */
+export type SettingName = keyof typeof ENVIRONMENT_VARIABLES;
+
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What a setting is when its variable is not set. */
+export const CONTRACT_DEFAULTS = {
+  smtpHost: 'smtp.gmail.com',
+  smtpPort: 587,
+  smtpMaxConnections: 3,
+  smtpTimeoutMs: 8000,
+  secretCacheSeconds: 300,
+  logLevel: 'INFO',
+  serviceName: 'gmail-alerts',
+} as const satisfies Partial<ContractSettings>;
+
+/** Implicit TLS speaks from the first byte on this port; every other port starts in plain text and upgrades. */
+export const IMPLICIT_TLS_PORT = 465;
+/** The submission port that starts in plain text and must upgrade with STARTTLS. */
+export const STARTTLS_PORT = 587;
+
+/** The whole contract as typed values, defaults applied. */
+export interface ContractSettings {
+  secretId: string;
+  smtpHost: string;
+  smtpPort: number;
+  /** Implicit TLS (465). When false the connection must upgrade with STARTTLS; there is no plaintext mode. */
+  smtpSecure: boolean;
+  smtpMaxConnections: number;
+  /** Upper bound for connecting, the greeting and any silence on the socket. */
+  smtpTimeoutMs: number;
+  alertFrom: string | undefined;
+  alertTo: string[];
+  /** Exact addresses and `@domain` entries; undefined means "the ALERT_TO addresses only". */
+  allowedRecipients: string[] | undefined;
+  secretCacheSeconds: number;
+  queueUrl: string | undefined;
+  deadLetterQueueUrl: string | undefined;
+  /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
+  maxReceives: number | undefined;
+  logLevel: LogLevel;
+  serviceName: string;
+}
+
+/** A setting whose value breaks the contract, named by setting and by environment variable. */
+export class ContractValueError extends Error {
+  readonly setting: SettingName;
+  readonly variable: string;
+  /** What is wrong, without the name: `must be a whole number, got "x"`. */
+  readonly problem: string;
+  readonly advice: string | undefined;
+
+  constructor(setting: SettingName, problem: string, advice?: string, options?: ErrorOptions) {
+    const variable = ENVIRONMENT_VARIABLES[setting];
+    super(`${variable}: ${problem}`, options);
+    this.name = 'ContractValueError';
+    this.setting = setting;
+    this.variable = variable;
+    this.problem = problem;
+    this.advice = advice;
+  }
+}
+
+// Thrown by the parsers below, which do not know which setting they parse; parseSetting names it.
+class SettingProblemError extends Error {
+  readonly advice: string | undefined;
+
+  constructor(problem: string, advice?: string) {
+    super(problem);
+    this.name = 'SettingProblemError';
+    this.advice = advice;
+  }
+}
+
+/**
+ * The address rule every part applies: a bare ASCII `local@domain`, nothing nodemailer's parser
+ * would have to interpret. Returns the normalised address, or what is wrong with it.
+ */
+export function checkAddress(value: string): { address: string } | { problem: string } {
+  return normaliseAddress(value);
+}
+
+function address(text: string): string {
+  const result = checkAddress(text);
+  if ('problem' in result) throw new SettingProblemError(`"${text}" ${result.problem}`);
+  return result.address;
+}
+
+function listEntries(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+function recipientRule(entry: string): string {
+  if (!entry.startsWith('@')) return address(entry);
+  const checked = checkAddress(`postmaster${entry}`);
+  if ('problem' in checked) throw new SettingProblemError(`"${entry}" is not a plain @domain entry`);
+  return checked.address.slice('postmaster'.length);
+}
+
+function wholeNumber(min: number, max: number): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text)) throw new SettingProblemError(`must be a whole number, got "${text}"`);
+    const value = Number(text);
+    if (value < min || value > max) {
+      throw new SettingProblemError(`must be between ${min} and ${max}, got ${value}`);
+    }
+    return value;
+  };
+}
+
+function queueUrl(text: string): string {
+  if (!URL.canParse(text)) throw new SettingProblemError(`must be a queue URL, got "${text}"`);
+  return text;
+}
+
+const formatList = (values: string[]) => values.join(',');
+
+/** How each setting is read from its variable's text and written back to it. */
+const RULES: {
+  [K in SettingName]: { parse(text: string): ContractSettings[K]; format?(value: never): string };
+} = {
+  secretId: { parse: (text) => text },
+  smtpHost: {
+    parse: (text) => {
+      // A host name or an IP address (IPv6 literals for loopback set-ups); never a URL or host:port.
+      const hostName = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(text);
+      const ipv6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*$/.test(text) && text.length <= 45;
+      if (!hostName && !ipv6) {
+        throw new SettingProblemError(`must be a host name like smtp.gmail.com, got "${text}"`);
+      }
+      return text.toLowerCase();
+    },
+  },
+  smtpPort: { parse: wholeNumber(1, 65535) },
+  smtpSecure: {
+    parse: (text) => {
+      const value = text.toLowerCase();
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      throw new SettingProblemError(`must be "true" or "false", got "${text}"`);
+    },
+  },
+  smtpMaxConnections: { parse: wholeNumber(1, 10) },
+  smtpTimeoutMs: { parse: wholeNumber(500, 60000) },
+  alertFrom: {
+    parse: (text) => {
+      const result = checkAddress(text);
+      if ('problem' in result) {
+        throw new SettingProblemError(`"${text}" is not a bare e-mail address: it ${result.problem}`);
+      }
+      return result.address;
+    },
+  },
+  alertTo: { parse: (text) => listEntries(text).map(address), format: formatList },
+  allowedRecipients: { parse: (text) => listEntries(text).map(recipientRule), format: formatList },
+  secretCacheSeconds: { parse: wholeNumber(0, 86400) },
+  queueUrl: { parse: queueUrl },
+  deadLetterQueueUrl: { parse: queueUrl },
+  maxReceives: { parse: wholeNumber(1, 1000) },
+  logLevel: {
+    parse: (text) => {
+      const level = text.toUpperCase();
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        throw new SettingProblemError(`must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+      }
+      return level as LogLevel;
+    },
+  },
+  serviceName: { parse: (text) => text },
+};
+
+/**
+ * Parses one setting from its text form (an environment variable's value, or a `-c key=value`).
+ * Throws a {@link ContractValueError} naming the setting and its variable.
+ *
+ * @example
+ * parseSetting('alertTo', 'oncall@example.com, team@example.com'); // ['oncall@example.com', 'team@example.com']
+ */
+export function parseSetting<K extends SettingName>(setting: K, text: string): ContractSettings[K] {
+  try {
+    return RULES[setting].parse(text.trim()) as ContractSettings[K];
+  } catch (error) {
+    if (!(error instanceof SettingProblemError)) throw error;
+    throw new ContractValueError(setting, error.message, error.advice, { cause: error });
+  }
+}
+
+function formatSetting<K extends SettingName>(setting: K, value: ContractSettings[K]): string {
+  const format = RULES[setting].format as ((value: ContractSettings[K]) => string) | undefined;
+  return format ? format(value) : String(value);
+}
+
+/** Port and TLS mode must agree: Gmail answers a mismatch with a hang or "wrong version number". */
+function checkTlsMode(port: number, secure: boolean): void {
+  if (port === IMPLICIT_TLS_PORT && !secure) {
+    throw new ContractValueError(
+      'smtpSecure',
+      `is false, but port ${IMPLICIT_TLS_PORT} speaks implicit TLS`,
+      `Use SMTP_SECURE=true with ${IMPLICIT_TLS_PORT}, or port ${STARTTLS_PORT}.`,
+    );
+  }
+  if (port === STARTTLS_PORT && secure) {
+    throw new ContractValueError(
+      'smtpSecure',
+      `is true, but port ${STARTTLS_PORT} starts in plain text and upgrades with STARTTLS`,
+      `Use SMTP_SECURE=false with ${STARTTLS_PORT}, or port ${IMPLICIT_TLS_PORT}.`,
+    );
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads the whole contract from an environment, applying the defaults. Blank variables count as
+ * unset. Throws a {@link ContractValueError} for the first setting that is missing or wrong.
+ *
+ * @example
+ * const settings = readContract(process.env);
+ */
+export function readContract(env: Env): ContractSettings {
+  const read = <K extends SettingName>(setting: K): ContractSettings[K] | undefined => {
+    const text = env[ENVIRONMENT_VARIABLES[setting]]?.trim();
+    return text ? parseSetting(setting, text) : undefined;
+  };
+  const secretId = read('secretId');
+  if (secretId === undefined) {
+    throw new ContractValueError('secretId', 'is not set', 'Set it to the name or ARN of the Gmail secret.');
+  }
+  const smtpPort = read('smtpPort') ?? CONTRACT_DEFAULTS.smtpPort;
+  const smtpSecure = read('smtpSecure') ?? smtpPort === IMPLICIT_TLS_PORT;
+  checkTlsMode(smtpPort, smtpSecure);
+  return {
+    secretId,
+    smtpHost: read('smtpHost') ?? CONTRACT_DEFAULTS.smtpHost,
+    smtpPort,
+    smtpSecure,
+    smtpMaxConnections: read('smtpMaxConnections') ?? CONTRACT_DEFAULTS.smtpMaxConnections,
+    smtpTimeoutMs: read('smtpTimeoutMs') ?? CONTRACT_DEFAULTS.smtpTimeoutMs,
+    alertFrom: read('alertFrom'),
+    alertTo: read('alertTo') ?? [],
+    allowedRecipients: read('allowedRecipients'),
+    secretCacheSeconds: read('secretCacheSeconds') ?? CONTRACT_DEFAULTS.secretCacheSeconds,
+    queueUrl: read('queueUrl'),
+    deadLetterQueueUrl: read('deadLetterQueueUrl'),
+    maxReceives: read('maxReceives'),
+    logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
+    serviceName: read('serviceName') ?? CONTRACT_DEFAULTS.serviceName,
+  };
+}
+
+/** The settings a caller gives {@link contractEnvironment}; what is left out gets the default. */
+export type ContractInput = Pick<ContractSettings, 'secretId'> &
+  Partial<Omit<ContractSettings, 'secretId' | 'serviceName'>>;
+
+export interface ContractEnvironmentOptions {
+  /**
+   * Values known only when deployed (a CloudFormation reference to the secret or a queue URL):
+   * written as they are, unchecked. The stack passes CDK's `Token.isUnresolved`.
+   */
+  readonly isDeployTimeValue?: (value: string) => boolean;
+}
+
+/**
+ * Builds the functions' environment from typed settings, checked with the same rules
+ * {@link readContract} applies, so what this writes the functions accept. Empty lists and
+ * undefined values are left out; the TLS mode is written explicitly whenever the port is.
+ *
+ * @example
+ * const environment = contractEnvironment({ secretId: 'gmail-alerts/smtp', alertTo: ['oncall@example.com'] });
+ */
+export function contractEnvironment(
+  input: ContractInput,
+  options: ContractEnvironmentOptions = {},
+): Record<string, string> {
+  const deployTime = options.isDeployTimeValue ?? (() => false);
+  const settings: Partial<ContractSettings> = {
+    ...input,
+    serviceName: CONTRACT_DEFAULTS.serviceName,
+  };
+  if (settings.smtpPort !== undefined && settings.smtpSecure === undefined) {
+    settings.smtpSecure = settings.smtpPort === IMPLICIT_TLS_PORT;
+  }
+  const environment: Record<string, string> = {};
+  for (const setting of Object.keys(ENVIRONMENT_VARIABLES) as SettingName[]) {
+    const value = settings[setting];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    const text = formatSetting(setting, value as never);
+    // Parsing what was formatted applies the functions' own rule, and normalises (lower-case addresses).
+    environment[ENVIRONMENT_VARIABLES[setting]] = deployTime(text)
+      ? text
+      : formatSetting(setting, parseSetting(setting, text) as never);
+  }
+  if (!environment[ENVIRONMENT_VARIABLES.secretId]?.trim()) {
+    throw new ContractValueError('secretId', 'is not set', 'Pass the name or ARN of the Gmail secret.');
+  }
+  checkTlsMode(
+    settings.smtpPort ?? CONTRACT_DEFAULTS.smtpPort,
+    settings.smtpSecure ?? settings.smtpPort === IMPLICIT_TLS_PORT,
+  );
+  return environment;
+}
