@@ -6,6 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  contractEnvironment,
+  ENVIRONMENT_VARIABLES,
+  type LogLevel,
+} from '../functions/core/config-contract.ts';
+import {
   type GmailServer,
   type GmailServerOptions,
   startGmailServer,
@@ -24,7 +29,7 @@ export interface GmailAccount {
 
 /** What the functions are configured with, beyond where the local services listen. */
 export interface FunctionSettings {
-  /** ALERT_TO. */
+  /** ALERT_TO, comma-separated. */
   alertTo: string;
   /** ALERT_ALLOWED_RECIPIENTS; unset when absent. */
   allowedRecipients?: string;
@@ -111,19 +116,31 @@ export function functionEnvironment(
 ): Record<string, string> {
   const smtp = smtpEndpoint(cloud as LocalCloud, options.implicitTls ?? false);
   const { settings } = cloud;
-  const optional = (name: string, value: string | number | undefined) =>
-    value === undefined ? {} : { [name]: String(value) };
+  const list = (value: string | undefined) =>
+    value
+      ?.split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+  // The contract names the variables and checks the values with the functions' own rules.
+  const contract = contractEnvironment({
+    secretId: cloud.secretId,
+    smtpHost: settings.smtpHost ?? smtp.host,
+    smtpPort: smtp.port,
+    smtpSecure: smtp.secure,
+    alertTo: list(settings.alertTo) ?? [],
+    allowedRecipients: list(settings.allowedRecipients),
+    queueUrl: cloud.queueUrl,
+    deadLetterQueueUrl: cloud.deadLetterQueueUrl,
+    maxReceives: settings.maxReceives,
+    smtpTimeoutMs: settings.smtpTimeoutMs,
+    logLevel: settings.logLevel as LogLevel | undefined,
+  });
+  const optional = (name: string, value: string | undefined) =>
+    value === undefined ? {} : { [name]: value };
   return {
-    GMAIL_SECRET_ID: cloud.secretId,
-    SMTP_HOST: settings.smtpHost ?? smtp.host,
-    SMTP_PORT: String(smtp.port),
-    SMTP_SECURE: String(smtp.secure),
-    ALERT_TO: settings.alertTo,
-    ...optional('ALERT_ALLOWED_RECIPIENTS', settings.allowedRecipients),
-    ALERT_QUEUE_URL: cloud.queueUrl,
-    ALERT_DLQ_URL: cloud.deadLetterQueueUrl,
-    ...optional('ALERT_MAX_RECEIVES', settings.maxReceives),
-    ...optional('SMTP_TIMEOUT_MS', settings.smtpTimeoutMs),
+    ...contract,
+    ...optional(ENVIRONMENT_VARIABLES.serviceName, settings.serviceName),
+    // Standard AWS SDK and Node variables, outside the contract.
     AWS_REGION: 'us-east-1',
     // The local endpoints want a signed request, as AWS does; they do not check the signature.
     AWS_ACCESS_KEY_ID: 'AKIALOCALONLY',
@@ -131,8 +148,6 @@ export function functionEnvironment(
     AWS_ENDPOINT_URL_SECRETS_MANAGER: cloud.secrets.url,
     AWS_ENDPOINT_URL_SQS: cloud.sqs.url,
     ...optional('NODE_EXTRA_CA_CERTS', cloud.ca?.file),
-    ...optional('POWERTOOLS_SERVICE_NAME', settings.serviceName),
-    ...optional('POWERTOOLS_LOG_LEVEL', settings.logLevel),
     ...optional('TZ', settings.timeZone),
   };
 }

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
+import { CONTRACT_DEFAULTS, ENVIRONMENT_VARIABLES } from '../functions/core/config-contract.ts';
 import type { DiagnosisReport } from '../functions/doctor/diagnose.ts';
 import { jsonText } from '../local/json-text.ts';
 import {
@@ -140,7 +141,8 @@ async function invoke(): Promise<number> {
     throw new CommandFailedError((error as Error).message);
   }
   const err = process.stderr;
-  const configured = Boolean(process.env.GMAIL_SECRET_ID?.trim()) && !values.local;
+  const names = ENVIRONMENT_VARIABLES;
+  const configured = Boolean(process.env[names.secretId]?.trim()) && !values.local;
 
   let stack: LocalStack | undefined;
   const mail: OutboxEntry[] = [];
@@ -158,8 +160,8 @@ async function invoke(): Promise<number> {
       ),
     );
   } else {
-    const smtp = `${process.env.SMTP_HOST ?? 'smtp.gmail.com'}:${process.env.SMTP_PORT ?? '587'}`;
-    err.write(dim(`configured mode: secret ${process.env.GMAIL_SECRET_ID}, SMTP ${smtp}\n`, err));
+    const smtp = `${process.env[names.smtpHost] ?? CONTRACT_DEFAULTS.smtpHost}:${process.env[names.smtpPort] ?? CONTRACT_DEFAULTS.smtpPort}`;
+    err.write(dim(`configured mode: secret ${process.env[names.secretId]}, SMTP ${smtp}\n`, err));
   }
 
   try {

@@ -1,6 +1,7 @@
 // npm run secret:set: puts the Gmail username and App Password into the secret the functions read.
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ENVIRONMENT_VARIABLES } from '../functions/core/config-contract.ts';
 import { appPasswordAdvice } from '../functions/core/gmail-replies.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
 import { credentialsShapeProblem } from '../functions/doctor/operator-config.ts';
@@ -147,7 +148,9 @@ runCommand(spec, async () => {
   // An explicit --stack wins over a GMAIL_SECRET_ID left in the environment.
   const namedSecret =
     values['secret-id'] ??
-    (values.stack === undefined ? process.env.GMAIL_SECRET_ID?.trim() || undefined : undefined);
+    (values.stack === undefined
+      ? process.env[ENVIRONMENT_VARIABLES.secretId]?.trim() || undefined
+      : undefined);
   // Found before the password is asked for, so a missing stack never costs the user a typed password.
   const secretId = namedSecret ?? (await findStackSecret(values.stack ?? DEFAULT_STACK_NAME));
   if (namedSecret === undefined) {

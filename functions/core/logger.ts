@@ -1,8 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CONTRACT_DEFAULTS, ENVIRONMENT_VARIABLES } from './config-contract.ts';
 import { AlertError, AlertValidationError, DeliveryError } from './errors.ts';
 
 /** Structured JSON logs for every function (Powertools Logger; level from POWERTOOLS_LOG_LEVEL). */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'gmail-alerts' });
+export const logger = new Logger({
+  serviceName: process.env[ENVIRONMENT_VARIABLES.serviceName] ?? CONTRACT_DEFAULTS.serviceName,
+});
 
 /**
  * The fields of an error that are safe and useful in a log line. Never the error's `cause`:

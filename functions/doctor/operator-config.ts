@@ -1,4 +1,5 @@
 import { type AlertConfig, loadConfig } from '../core/config.ts';
+import { ENVIRONMENT_VARIABLES } from '../core/config-contract.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { GmailCredentials } from '../core/gmail-credentials.ts';
 import { normaliseAddress } from '../core/recipients.ts';
@@ -47,7 +48,7 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
       source: { kind: 'direct', credentials: { username: user, password } },
     };
   }
-  if (!env.GMAIL_SECRET_ID?.trim()) {
+  if (!env[ENVIRONMENT_VARIABLES.secretId]?.trim()) {
     throw new ConfigError(
       'GMAIL_SECRET_ID',
       'is not set, and neither are GMAIL_USER and GMAIL_APP_PASSWORD',

@@ -1,5 +1,7 @@
 // The local cloud as npm start and npm run invoke use it: the demo account, a fresh CA, and every
 // message the Gmail-like server accepts saved to the outbox.
+
+import { ENVIRONMENT_VARIABLES } from '../../functions/core/config-contract.ts';
 import { testGmailAccount } from '../../local/gmail-server.ts';
 import { LOCAL_SECRET_ID, type LocalCloud, startLocalCloud } from '../../local/local-cloud.ts';
 import { MAX_RECEIVE_COUNT } from '../../local/queue-relay.ts';
@@ -41,7 +43,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The local relay's maxReceiveCount, as the stack sets the queue's.
       maxReceives: MAX_RECEIVE_COUNT,
       serviceName: 'gmail-alerts',
-      logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      logLevel: process.env[ENVIRONMENT_VARIABLES.logLevel] ?? 'WARN',
       timeZone: 'UTC',
     },
   });
