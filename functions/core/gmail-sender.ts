@@ -143,8 +143,10 @@ export class GmailSender {
   readonly #loadCredentials: CredentialsLoader;
   #pool: ReturnType<typeof createPool> | undefined;
   #generation = 0;
-  #pendingCredentials: Promise<GmailCredentials> | undefined;
-  #pendingRefresh: Promise<GmailCredentials> | undefined;
+  /** The credentials, cached by Powertools for maxAge; concurrent callers share one request. */
+  readonly #credentials: () => Promise<GmailCredentials>;
+  /** The credentials read again past every cache, after Gmail refused them. */
+  readonly #freshCredentials: () => Promise<GmailCredentials>;
   /** The account's address once the secret has been read: the sender when ALERT_FROM is not set. */
   #username: string | undefined;
   /** Fingerprints of credentials Gmail refused, with when the refusal stops counting. */
@@ -157,6 +159,8 @@ export class GmailSender {
       loadCredentials ??
       (({ forceFetch }) =>
         fetchGmailCredentials(config.secretId, { maxAgeSeconds: config.secretCacheSeconds, forceFetch }));
+    this.#credentials = sharedWhileInFlight(() => this.#loadCredentials({ forceFetch: false }));
+    this.#freshCredentials = sharedWhileInFlight(() => this.#loadCredentials({ forceFetch: true }));
   }
 
   /** Starts the secret fetch now (Lambda's init phase) so the first alert does not wait for it. */
@@ -288,19 +292,6 @@ export class GmailSender {
     return this.#pool;
   }
 
-  #credentials(): Promise<GmailCredentials> {
-    if (!this.#pendingCredentials) {
-      const pending = this.#loadCredentials({ forceFetch: false });
-      this.#pendingCredentials = pending;
-      // Powertools keeps the value for maxAge; this only makes concurrent callers share one request.
-      const clear = () => {
-        if (this.#pendingCredentials === pending) this.#pendingCredentials = undefined;
-      };
-      pending.then(clear, clear);
-    }
-    return this.#pendingCredentials;
-  }
-
   #isRefused(credentials: GmailCredentials): boolean {
     const until = this.#refused.get(passwordFingerprint(credentials));
     return until !== undefined && until > Date.now();
@@ -327,15 +318,7 @@ export class GmailSender {
   }
 
   async #recoverFromRefusal(generation: number): Promise<boolean> {
-    if (!this.#pendingRefresh) {
-      const pending = this.#loadCredentials({ forceFetch: true });
-      this.#pendingRefresh = pending;
-      const clear = () => {
-        if (this.#pendingRefresh === pending) this.#pendingRefresh = undefined;
-      };
-      pending.then(clear, clear);
-    }
-    const fresh = await this.#pendingRefresh;
+    const fresh = await this.#freshCredentials();
     if (this.#isRefused(fresh)) return false;
     if (generation === this.#generation) {
       this.#generation++;
@@ -395,4 +378,20 @@ function sameFailure(failed: RecipientFailure[]): boolean {
 
 function asDeliveryError(error: AlertError): DeliveryError {
   return new DeliveryError(error.message, error.failureClass, error.advice, {}, { cause: error });
+}
+
+/** Makes concurrent callers of `load` share one request while it is in flight, and only then. */
+function sharedWhileInFlight<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (!pending) {
+      const current = load();
+      pending = current;
+      const clear = () => {
+        if (pending === current) pending = undefined;
+      };
+      current.then(clear, clear);
+    }
+    return pending;
+  };
 }
