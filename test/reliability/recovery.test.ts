@@ -127,7 +127,7 @@ describe('held alerts go out once the fault has passed', () => {
   });
 
   it('opens a new connection and delivers once a blackholed path is back', async () => {
-    await withDeployment({ natPath: true, env: { SMTP_TIMEOUT_MS: '500' } }, async (deployment) => {
+    await withDeployment({ natPath: true, env: { SMTP_TIMEOUT_MS: '1500' } }, async (deployment) => {
       const sqs = await deployment.sqsHandler();
       expect(await sqs([sqsRecord(alert('warm'))])).toEqual({ batchItemFailures: [] });
       deployment.nat?.setOpenFlows('blackhole');

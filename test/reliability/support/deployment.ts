@@ -70,6 +70,8 @@ export interface Deployment {
   queueUrl: string;
   deadLetterQueueUrl: string;
   env: Record<string, string | undefined>;
+  /** The function timeout the next invocations run under; may be changed between invocations. */
+  functionTimeoutMs: number;
   /** Messages the HTTP handler queued for a later attempt. */
   queued(): SqsStoredMessage[];
   /** Dead-letter entries. */
@@ -141,10 +143,8 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     }
     return coldStart<E, R>(name);
   };
-  const context = () => createLambdaContext({ timeoutMs: options.functionTimeoutMs ?? FUNCTION_TIMEOUT_MS });
   const { gmail, secrets, sqs, queueUrl, deadLetterQueueUrl } = cloud;
-
-  return {
+  const deployment: Deployment = {
     gmail,
     secrets,
     sqs,
@@ -152,6 +152,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     queueUrl,
     deadLetterQueueUrl,
     env,
+    functionTimeoutMs: options.functionTimeoutMs ?? FUNCTION_TIMEOUT_MS,
     queued: () => sqs.messages(queueUrl),
     deadLetters: () => sqs.messages(deadLetterQueueUrl),
     async http() {
@@ -168,6 +169,8 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     },
     close: () => cloud.close(),
   };
+  const context = () => createLambdaContext({ timeoutMs: deployment.functionTimeoutMs });
+  return deployment;
 }
 
 /** Runs `run` against a fresh deployment and always closes it (one deployment per test). */

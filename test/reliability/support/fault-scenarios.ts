@@ -9,6 +9,7 @@ import {
   type Deployment,
   type DeploymentOptions,
   deploy,
+  FUNCTION_TIMEOUT_MS,
   sqsRecord,
   type Trigger,
 } from './deployment.ts';
@@ -108,7 +109,11 @@ export async function observe(
     scenario.prepare?.(deployment);
     const invoke = await invoker(deployment, trigger);
     if (scenario.warm) {
+      // The warm-up is a cold TLS send, which a loaded machine may stretch past a scenario's short budget.
+      const budget = deployment.functionTimeoutMs;
+      deployment.functionTimeoutMs = FUNCTION_TIMEOUT_MS;
       const warmUp = await invoke(JSON.stringify({ subject: 'warm-up', dedupKey: `warm-up-${dedupKey}` }));
+      deployment.functionTimeoutMs = budget;
       if (warmUp.thrown !== undefined || !isSuccess(warmUp.result)) {
         throw new Error(`warm-up of ${scenario.name} via ${trigger} failed: ${inspect(warmUp)}`);
       }
@@ -224,7 +229,7 @@ export const faultScenarios: FaultScenario[] = [
   {
     name: 'blackholed warm connection',
     fault: 'no reply at all on the warm connection (no FIN, no RST)',
-    deployment: () => ({ natPath: true, env: { SMTP_TIMEOUT_MS: '500' } }),
+    deployment: () => ({ natPath: true, env: { SMTP_TIMEOUT_MS: '1500' } }),
     warm: true,
     arrange: (deployment) => {
       deployment.nat?.setOpenFlows('blackhole');
@@ -235,7 +240,7 @@ export const faultScenarios: FaultScenario[] = [
   {
     name: 'blackholed new connection',
     fault: 'TCP connects, no greeting ever comes',
-    deployment: () => ({ natPath: true, env: { SMTP_TIMEOUT_MS: '500' } }),
+    deployment: () => ({ natPath: true, env: { SMTP_TIMEOUT_MS: '1500' } }),
     arrange: (deployment) => deployment.nat?.setNewFlows('blackhole'),
     expected: { outcome: 'retried', failureClass: 'transient', advice: 'transient' },
   },
