@@ -49,12 +49,15 @@ function textPart(alert: Alert, subject: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+// ARNs, dotted event paths and long tokens break anywhere rather than widen the mail past a phone's screen.
+const WRAP = 'word-break:break-word;overflow-wrap:anywhere';
+
 function htmlPart(alert: Alert, subject: string): string {
   const colour = SEVERITY_COLOUR[alert.severity];
   const rows = Object.entries(alert.fields)
     .map(
       ([key, value]) =>
-        `<tr><th align="left" style="padding:4px 12px 4px 0;vertical-align:top">${escapeHtml(key)}</th><td style="padding:4px 0;white-space:pre-wrap">${escapeHtml(value)}</td></tr>`,
+        `<tr><th align="left" style="padding:4px 12px 4px 0;vertical-align:top;width:38%;${WRAP}">${escapeHtml(key)}</th><td style="padding:4px 0;white-space:pre-wrap;${WRAP}">${escapeHtml(value)}</td></tr>`,
     )
     .join('');
   const links = alert.links
@@ -71,12 +74,15 @@ function htmlPart(alert: Alert, subject: string): string {
   return [
     '<!doctype html><html><head><meta charset="utf-8"><title>',
     escapeHtml(subject),
-    '</title></head><body style="font-family:Arial,Helvetica,sans-serif;margin:0;padding:16px;color:#212121">',
-    `<div style="border-left:6px solid ${colour};padding:8px 16px">`,
+    '</title><meta name="viewport" content="width=device-width,initial-scale=1"></head>',
+    '<body style="font-family:Arial,Helvetica,sans-serif;margin:0;padding:16px;color:#212121">',
+    `<div style="border-left:6px solid ${colour};padding:8px 16px;max-width:640px;${WRAP}">`,
     `<p style="margin:0;color:${colour};font-weight:bold;text-transform:uppercase">${escapeHtml(alert.severity)}</p>`,
     `<h1 style="font-size:20px;margin:4px 0 12px">${escapeHtml(alert.subject)}</h1>`,
     alert.text ? `<p style="white-space:pre-wrap">${escapeHtml(alert.text)}</p>` : '',
-    rows ? `<table style="border-collapse:collapse;margin:8px 0">${rows}</table>` : '',
+    rows
+      ? `<table style="border-collapse:collapse;margin:8px 0;width:100%;table-layout:fixed">${rows}</table>`
+      : '',
     links ? `<ul>${links}</ul>` : '',
     `<p style="color:#757575;font-size:12px">${meta}</p>`,
     '</div></body></html>',
