@@ -440,6 +440,11 @@ function targetChecks(figures: ReturnType<typeof keyFigures>, functionBundles: B
   ];
 }
 
+/** One budget row: the measured figure may not exceed the budget's. */
+function withinBudget(name: string, measured: number, max: number): Check {
+  return { name, limit: `≤ ${max}`, measured: String(measured), ok: measured <= max };
+}
+
 /** bench/budget.json: enforced, the bench exits non-zero when one is exceeded. */
 function budgetChecks(
   figures: ReturnType<typeof keyFigures>,
@@ -448,42 +453,26 @@ function budgetChecks(
 ): Check[] {
   const { warm, batchPeakMb } = figures;
   return [
-    ...functionBundles.map((bundle) => ({
-      name: `bundle bytes, ${bundle.function}`,
-      limit: `≤ ${budget.maxBundleBytes}`,
-      measured: String(bundle.bytes),
-      ok: bundle.bytes <= budget.maxBundleBytes,
-    })),
-    {
-      name: 'RTTs per warm alert',
-      limit: `≤ ${budget.maxWarmAlertRtts}`,
-      measured: String(warm.rtts),
-      ok: warm.rtts <= budget.maxWarmAlertRtts,
-    },
-    {
-      name: 'SMTP round trips per warm alert (on the wire)',
-      limit: `≤ ${budget.maxWarmAlertSmtpRoundTrips}`,
-      measured: String(warm.perRun.smtpRoundTrips),
-      ok: warm.perRun.smtpRoundTrips <= budget.maxWarmAlertSmtpRoundTrips,
-    },
-    {
-      name: 'TLS handshakes per warm alert',
-      limit: `≤ ${budget.maxWarmAlertTlsHandshakes}`,
-      measured: String(warm.perRun.tlsHandshakes),
-      ok: warm.perRun.tlsHandshakes <= budget.maxWarmAlertTlsHandshakes,
-    },
-    {
-      name: 'secret fetches per warm alert',
-      limit: `≤ ${budget.maxWarmAlertSecretFetches}`,
-      measured: String(warm.perRun.secretFetches),
-      ok: warm.perRun.secretFetches <= budget.maxWarmAlertSecretFetches,
-    },
-    {
-      name: 'peak RSS MB, batch of 10',
-      limit: `≤ ${budget.maxBatchPeakRssMb}`,
-      measured: String(batchPeakMb),
-      ok: batchPeakMb <= budget.maxBatchPeakRssMb,
-    },
+    ...functionBundles.map((bundle) =>
+      withinBudget(`bundle bytes, ${bundle.function}`, bundle.bytes, budget.maxBundleBytes),
+    ),
+    withinBudget('RTTs per warm alert', warm.rtts, budget.maxWarmAlertRtts),
+    withinBudget(
+      'SMTP round trips per warm alert (on the wire)',
+      warm.perRun.smtpRoundTrips,
+      budget.maxWarmAlertSmtpRoundTrips,
+    ),
+    withinBudget(
+      'TLS handshakes per warm alert',
+      warm.perRun.tlsHandshakes,
+      budget.maxWarmAlertTlsHandshakes,
+    ),
+    withinBudget(
+      'secret fetches per warm alert',
+      warm.perRun.secretFetches,
+      budget.maxWarmAlertSecretFetches,
+    ),
+    withinBudget('peak RSS MB, batch of 10', batchPeakMb, budget.maxBatchPeakRssMb),
   ];
 }
 
