@@ -228,55 +228,49 @@ async function measureSqsColdStarts({ peers, settings, ours, progress }: Bench):
 async function measureSqsWarm({ peers, settings, ours, progress }: Bench): Promise<ScenarioResult[]> {
   const { plan } = settings;
   const burstSize = plan.burstBatches * 10;
-  const scenarios: ScenarioResult[] = [];
   progress('sqs: warm container');
-  const sqs = await coldStart(ours('sqs'), 'sqs');
-  try {
-    // The container's first alert opens one connection; its first batch opens the rest of the pool
-    // (SMTP_MAX_CONNECTIONS). The warm scenarios measure the steady state after both.
-    await sqs.invoke(events.sqs(1)());
-    await sqs.invoke(events.sqs(10)());
-    scenarios.push(
-      await measure(
-        peers,
-        spec('warm-single-alert', 'warm single alert (sqs, 1 record)', 'sqs', 1),
-        plan.warmRuns,
-        warmRun(sqs, events.sqs(1)),
-      ),
-      await measure(
-        peers,
-        spec('sqs-batch-10', 'SQS batch of 10 (warm)', 'sqs', 10),
-        plan.batchRuns,
-        warmRun(sqs, events.sqs(10)),
-      ),
-      await measure(
-        peers,
-        spec('burst', `burst of ${burstSize} in batches of 10 (warm)`, 'sqs', burstSize),
-        1,
-        burstRun(sqs, plan.burstBatches, 10),
-      ),
-    );
-  } finally {
-    await sqs.close();
-  }
+  // The container's first alert opens one connection; its first batch opens the rest of the pool
+  // (SMTP_MAX_CONNECTIONS). The warm scenarios measure the steady state after both.
+  const warm = await measureWarmContainer(
+    peers,
+    ours('sqs'),
+    'sqs',
+    [events.sqs(1), events.sqs(10)],
+    [
+      {
+        scenario: spec('warm-single-alert', 'warm single alert (sqs, 1 record)', 'sqs', 1),
+        runs: plan.warmRuns,
+        run: (lambda) => warmRun(lambda, events.sqs(1)),
+      },
+      {
+        scenario: spec('sqs-batch-10', 'SQS batch of 10 (warm)', 'sqs', 10),
+        runs: plan.batchRuns,
+        run: (lambda) => warmRun(lambda, events.sqs(10)),
+      },
+      {
+        scenario: spec('burst', `burst of ${burstSize} in batches of 10 (warm)`, 'sqs', burstSize),
+        runs: 1,
+        run: (lambda) => burstRun(lambda, plan.burstBatches, 10),
+      },
+    ],
+  );
 
   // The same batch with a pool as wide as the batch: what SMTP_MAX_CONNECTIONS (default 3) costs.
   progress('sqs: warm container with SMTP_MAX_CONNECTIONS=10');
-  const wide = await coldStart(ours('sqs', { SMTP_MAX_CONNECTIONS: '10' }), 'sqs');
-  try {
-    await wide.invoke(events.sqs(10)());
-    scenarios.push(
-      await measure(
-        peers,
-        spec('sqs-batch-10-wide', 'SQS batch of 10 (warm), 10 connections', 'sqs', 10),
-        plan.batchRuns,
-        warmRun(wide, events.sqs(10)),
-      ),
-    );
-  } finally {
-    await wide.close();
-  }
-  return scenarios;
+  const wide = await measureWarmContainer(
+    peers,
+    ours('sqs', { SMTP_MAX_CONNECTIONS: '10' }),
+    'sqs',
+    [events.sqs(10)],
+    [
+      {
+        scenario: spec('sqs-batch-10-wide', 'SQS batch of 10 (warm), 10 connections', 'sqs', 10),
+        runs: plan.batchRuns,
+        run: (lambda) => warmRun(lambda, events.sqs(10)),
+      },
+    ],
+  );
+  return [...warm, ...wide];
 }
 
 /** The http function, cold and warm. */
@@ -290,21 +284,20 @@ async function measureHttp({ peers, settings, ours, progress }: Bench): Promise<
       coldRun(ours('http'), 'http', events.http),
     ),
   ];
-  const http = await coldStart(ours('http'), 'http');
-  try {
-    await http.invoke(events.http());
-    scenarios.push(
-      await measure(
-        peers,
-        spec('http-warm', 'HTTP alert, warm', 'http', 1),
-        settings.plan.warmRuns,
-        warmRun(http, events.http),
-      ),
-    );
-  } finally {
-    await http.close();
-  }
-  return scenarios;
+  const warm = await measureWarmContainer(
+    peers,
+    ours('http'),
+    'http',
+    [events.http],
+    [
+      {
+        scenario: spec('http-warm', 'HTTP alert, warm', 'http', 1),
+        runs: settings.plan.warmRuns,
+        run: (lambda) => warmRun(lambda, events.http),
+      },
+    ],
+  );
+  return [...scenarios, ...warm];
 }
 
 /** The tutorial way, same server, same path, same run. */
@@ -320,33 +313,67 @@ async function measureTutorial({ peers, settings, tutorial, progress }: Bench): 
       coldRun(tutorial, 'tutorial', events.sqs(1)),
     ),
   ];
-  const baseline = await coldStart(tutorial, 'tutorial');
+  const warm = await measureWarmContainer(
+    peers,
+    tutorial,
+    'tutorial',
+    [events.sqs(1)],
+    [
+      {
+        scenario: spec('tutorial-single', 'tutorial: single alert (warm)', 'tutorial', 1, 'tutorial'),
+        runs: plan.tutorialRuns,
+        run: (lambda) => warmRun(lambda, events.sqs(1)),
+      },
+      {
+        scenario: spec('tutorial-batch-10', 'tutorial: batch of 10', 'tutorial', 10, 'tutorial'),
+        runs: Math.max(1, Math.round(plan.batchRuns / 2)),
+        run: (lambda) => warmRun(lambda, events.sqs(10)),
+      },
+      {
+        scenario: spec(
+          'tutorial-burst',
+          `tutorial: burst of ${burstSize}`,
+          'tutorial',
+          burstSize,
+          'tutorial',
+        ),
+        runs: 1,
+        run: (lambda) => burstRun(lambda, plan.burstBatches, 10),
+      },
+    ],
+  );
+  return [...scenarios, ...warm];
+}
+
+/** A scenario measured on a container that is already warm. */
+interface WarmScenario {
+  scenario: ScenarioSpec;
+  runs: number;
+  /** One timed run against the warm container. */
+  run: (lambda: LambdaProcess) => ReturnType<typeof warmRun>;
+}
+
+/**
+ * Starts one container, warms it by invoking each of `warmUp` once (untimed), measures `scenarios` on it
+ * in order, and closes it whatever happens.
+ */
+async function measureWarmContainer(
+  peers: BenchPeers,
+  subject: Subject,
+  functionName: string,
+  warmUp: (() => unknown)[],
+  scenarios: WarmScenario[],
+): Promise<ScenarioResult[]> {
+  const lambda = await coldStart(subject, functionName);
   try {
-    await baseline.invoke(events.sqs(1)());
-    scenarios.push(
-      await measure(
-        peers,
-        spec('tutorial-single', 'tutorial: single alert (warm)', 'tutorial', 1, 'tutorial'),
-        plan.tutorialRuns,
-        warmRun(baseline, events.sqs(1)),
-      ),
-      await measure(
-        peers,
-        spec('tutorial-batch-10', 'tutorial: batch of 10', 'tutorial', 10, 'tutorial'),
-        Math.max(1, Math.round(plan.batchRuns / 2)),
-        warmRun(baseline, events.sqs(10)),
-      ),
-      await measure(
-        peers,
-        spec('tutorial-burst', `tutorial: burst of ${burstSize}`, 'tutorial', burstSize, 'tutorial'),
-        1,
-        burstRun(baseline, plan.burstBatches, 10),
-      ),
-    );
+    for (const event of warmUp) await lambda.invoke(event());
+    const results: ScenarioResult[] = [];
+    for (const { scenario, runs, run } of scenarios)
+      results.push(await measure(peers, scenario, runs, run(lambda)));
+    return results;
   } finally {
-    await baseline.close();
+    await lambda.close();
   }
-  return scenarios;
 }
 
 const scenarioById = (scenarios: ScenarioResult[], id: string) => {
@@ -440,6 +467,11 @@ function targetChecks(figures: ReturnType<typeof keyFigures>, functionBundles: B
   ];
 }
 
+/** One budget row: the measured figure may not exceed the budget's. */
+function withinBudget(name: string, measured: number, max: number): Check {
+  return { name, limit: `≤ ${max}`, measured: String(measured), ok: measured <= max };
+}
+
 /** bench/budget.json: enforced, the bench exits non-zero when one is exceeded. */
 function budgetChecks(
   figures: ReturnType<typeof keyFigures>,
@@ -448,42 +480,26 @@ function budgetChecks(
 ): Check[] {
   const { warm, batchPeakMb } = figures;
   return [
-    ...functionBundles.map((bundle) => ({
-      name: `bundle bytes, ${bundle.function}`,
-      limit: `≤ ${budget.maxBundleBytes}`,
-      measured: String(bundle.bytes),
-      ok: bundle.bytes <= budget.maxBundleBytes,
-    })),
-    {
-      name: 'RTTs per warm alert',
-      limit: `≤ ${budget.maxWarmAlertRtts}`,
-      measured: String(warm.rtts),
-      ok: warm.rtts <= budget.maxWarmAlertRtts,
-    },
-    {
-      name: 'SMTP round trips per warm alert (on the wire)',
-      limit: `≤ ${budget.maxWarmAlertSmtpRoundTrips}`,
-      measured: String(warm.perRun.smtpRoundTrips),
-      ok: warm.perRun.smtpRoundTrips <= budget.maxWarmAlertSmtpRoundTrips,
-    },
-    {
-      name: 'TLS handshakes per warm alert',
-      limit: `≤ ${budget.maxWarmAlertTlsHandshakes}`,
-      measured: String(warm.perRun.tlsHandshakes),
-      ok: warm.perRun.tlsHandshakes <= budget.maxWarmAlertTlsHandshakes,
-    },
-    {
-      name: 'secret fetches per warm alert',
-      limit: `≤ ${budget.maxWarmAlertSecretFetches}`,
-      measured: String(warm.perRun.secretFetches),
-      ok: warm.perRun.secretFetches <= budget.maxWarmAlertSecretFetches,
-    },
-    {
-      name: 'peak RSS MB, batch of 10',
-      limit: `≤ ${budget.maxBatchPeakRssMb}`,
-      measured: String(batchPeakMb),
-      ok: batchPeakMb <= budget.maxBatchPeakRssMb,
-    },
+    ...functionBundles.map((bundle) =>
+      withinBudget(`bundle bytes, ${bundle.function}`, bundle.bytes, budget.maxBundleBytes),
+    ),
+    withinBudget('RTTs per warm alert', warm.rtts, budget.maxWarmAlertRtts),
+    withinBudget(
+      'SMTP round trips per warm alert (on the wire)',
+      warm.perRun.smtpRoundTrips,
+      budget.maxWarmAlertSmtpRoundTrips,
+    ),
+    withinBudget(
+      'TLS handshakes per warm alert',
+      warm.perRun.tlsHandshakes,
+      budget.maxWarmAlertTlsHandshakes,
+    ),
+    withinBudget(
+      'secret fetches per warm alert',
+      warm.perRun.secretFetches,
+      budget.maxWarmAlertSecretFetches,
+    ),
+    withinBudget('peak RSS MB, batch of 10', batchPeakMb, budget.maxBatchPeakRssMb),
   ];
 }
 

@@ -1,14 +1,6 @@
 // npm run doctor: diagnoses a Gmail SMTP set-up step by step, here or inside the deployed stack.
 import { diagnoseGmailSetup } from '../functions/doctor/diagnose.ts';
-import {
-  type CommandSpec,
-  EXIT,
-  integerOption,
-  parseCommandLine,
-  progress,
-  runCommand,
-  UsageError,
-} from './lib/cli.ts';
+import * as cli from './lib/cli.ts';
 import { invokeDeployedDoctor } from './lib/deployed-doctor.ts';
 import { formatReport, formatStep, formatVerdict } from './lib/doctor-report.ts';
 
@@ -49,20 +41,20 @@ const spec = {
       '  GMAIL_SECRET_ID=prod/gmail-alerts npm run doctor -- --to you@example.com\n' +
       '  npm run doctor -- --deployed --function gmail-alerts-Doctor1234',
   ],
-} as const satisfies CommandSpec;
+} as const satisfies cli.CommandSpec;
 
-runCommand(spec, async () => {
-  const { values } = parseCommandLine(spec);
-  const timeoutMs = integerOption('timeout', values.timeout, 5_000, 100, 60_000);
+cli.runCommand(spec, async () => {
+  const { values } = cli.parseCommandLine(spec);
+  const timeoutMs = cli.integerOption('timeout', values.timeout, 5_000, 100, 60_000);
   const to = values.to ?? [];
   if (values.deployed) {
     const functionName = values.function ?? process.env.DOCTOR_FUNCTION_NAME;
     if (!functionName) {
-      throw new UsageError(
+      throw new cli.UsageError(
         '--deployed needs --function <name> or DOCTOR_FUNCTION_NAME (stack output DoctorFunctionName)',
       );
     }
-    const shown = progress(`invoking ${functionName}`);
+    const shown = cli.progress(`invoking ${functionName}`);
     const report = await invokeDeployedDoctor(
       functionName,
       to.length > 0 ? { testMessage: true, to } : {},
@@ -74,7 +66,7 @@ runCommand(spec, async () => {
       );
       process.stdout.write(`${formatReport(report)}\n`);
     }
-    return report.ok ? EXIT.ok : EXIT.failed;
+    return report.ok ? cli.EXIT.ok : cli.EXIT.failed;
   }
 
   if (!values.json)
@@ -85,7 +77,7 @@ runCommand(spec, async () => {
     timeoutMs,
     ...(to.length > 0 ? { testMessage: { to, trustRecipients: true } } : {}),
     onStepStart: (_id, title) => {
-      if (!values.json) shown = progress(title);
+      if (!values.json) shown = cli.progress(title);
     },
     onStep: (step) => {
       shown?.clear();
@@ -97,5 +89,5 @@ runCommand(spec, async () => {
   });
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`\n${formatVerdict(report)}\n`);
-  return report.ok ? EXIT.ok : EXIT.failed;
+  return report.ok ? cli.EXIT.ok : cli.EXIT.failed;
 });

@@ -16,18 +16,7 @@ import {
   PROJECT_ROOT,
   startLambdaHost,
 } from '../local/lambda-host.ts';
-import {
-  CommandFailedError,
-  type CommandSpec,
-  dim,
-  EXIT,
-  formatDuration,
-  mark,
-  parseCommandLine,
-  progress,
-  runCommand,
-  UsageError,
-} from './lib/cli.ts';
+import * as cli from './lib/cli.ts';
 import { formatReport } from './lib/doctor-report.ts';
 import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
 import type { OutboxEntry } from './lib/outbox.ts';
@@ -63,7 +52,7 @@ const spec = {
       '  echo \'{"source":"ops","detail-type":"Backup failed","detail":{"db":"orders"}}\' | npm run invoke -- eventbridge -\n' +
       '  GMAIL_SECRET_ID=prod/gmail-alerts ALERT_TO=you@example.com AWS_PROFILE=prod npm run invoke -- eventbridge eventbridge-alarm',
   ],
-} as const satisfies CommandSpec;
+} as const satisfies cli.CommandSpec;
 
 async function readEvent(argument: string): Promise<unknown> {
   let raw: string;
@@ -72,14 +61,14 @@ async function readEvent(argument: string): Promise<unknown> {
   else {
     const candidates = [resolve(argument), join(EVENTS_DIR, argument), join(EVENTS_DIR, `${argument}.json`)];
     const file = candidates.find((candidate) => existsSync(candidate));
-    if (!file) throw new UsageError(`no event file "${argument}" (looked in . and events/)`);
+    if (!file) throw new cli.UsageError(`no event file "${argument}" (looked in . and events/)`);
     where = file;
     raw = readFileSync(file, 'utf8');
   }
   try {
     return JSON.parse(raw);
   } catch {
-    throw new UsageError(`${where} is not JSON`);
+    throw new cli.UsageError(`${where} is not JSON`);
   }
 }
 
@@ -122,23 +111,23 @@ function printable(value: unknown): string {
   }
 }
 
-runCommand(spec, invoke, { unexpectedFailure: 'invoke failed' });
+cli.runCommand(spec, invoke, { unexpectedFailure: 'invoke failed' });
 
 async function invoke(): Promise<number> {
-  const { values, positionals } = parseCommandLine(spec);
+  const { values, positionals } = cli.parseCommandLine(spec);
   const [name, eventArgument, ...extra] = positionals;
   if (!name || !isFunctionName(name))
-    throw new UsageError('name a function: http, sqs, eventbridge or doctor');
-  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    throw new cli.UsageError('name a function: http, sqs, eventbridge or doctor');
+  if (extra.length > 0) throw new cli.UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (!eventArgument && name !== 'doctor')
-    throw new UsageError(
+    throw new cli.UsageError(
       `name an event file for ${name}, e.g. events/${name === 'http' ? 'http-alert' : name === 'sqs' ? 'sqs-alerts' : 'eventbridge-alarm'}.json`,
     );
   const event = eventArgument ? await readEvent(eventArgument) : {};
   try {
     assertBuilt([name]);
   } catch (error) {
-    throw new CommandFailedError((error as Error).message);
+    throw new cli.CommandFailedError((error as Error).message);
   }
   const err = process.stderr;
   const names = ENVIRONMENT_VARIABLES;
@@ -147,29 +136,29 @@ async function invoke(): Promise<number> {
   let stack: LocalStack | undefined;
   const mail: OutboxEntry[] = [];
   if (!configured) {
-    const shown = progress('starting the local Gmail-like server, Secrets Manager and SQS', err);
+    const shown = cli.progress('starting the local Gmail-like server, Secrets Manager and SQS', err);
     stack = await startLocalStack({
       outboxDir: resolve(values.outbox ?? process.env.OUTBOX_DIR ?? join(PROJECT_ROOT, '.outbox')),
       onMail: (entry) => mail.push(entry),
     });
     shown.clear();
     err.write(
-      dim(
+      cli.dim(
         `local mode: Gmail-like server ${stack.gmail.host}:${stack.gmail.port}, nothing leaves this machine (set GMAIL_SECRET_ID to use your own)\n`,
         err,
       ),
     );
   } else {
     const smtp = `${process.env[names.smtpHost] ?? CONTRACT_DEFAULTS.smtpHost}:${process.env[names.smtpPort] ?? CONTRACT_DEFAULTS.smtpPort}`;
-    err.write(dim(`configured mode: secret ${process.env[names.secretId]}, SMTP ${smtp}\n`, err));
+    err.write(cli.dim(`configured mode: secret ${process.env[names.secretId]}, SMTP ${smtp}\n`, err));
   }
 
   try {
-    const shown = progress(`cold start and invocation of dist/functions/${name}/index.mjs`, err);
+    const shown = cli.progress(`cold start and invocation of dist/functions/${name}/index.mjs`, err);
     const host = await startLambdaHost({
       env: stack ? stack.env : process.env,
       preload: [name],
-      onOutput: (line) => err.write(`${dim(`handler │ ${compactLogLine(line)}`, err)}\n`),
+      onOutput: (line) => err.write(`${cli.dim(`handler │ ${compactLogLine(line)}`, err)}\n`),
     });
     const invocation = await host.invoke(name, event).finally(() => host.close());
     shown.clear();
@@ -179,19 +168,19 @@ async function invoke(): Promise<number> {
       err.write(`\n${formatReport(invocation.result as DiagnosisReport, err)}\n\n`);
     for (const entry of mail)
       err.write(
-        `${mark.ok(err)} mail: ${entry.subject} → ${entry.to.join(', ')}  ${stack?.outbox.display(entry)}\n`,
+        `${cli.mark.ok(err)} mail: ${entry.subject} → ${entry.to.join(', ')}  ${stack?.outbox.display(entry)}\n`,
       );
     if (stack) {
       for (const parked of stack.sqs.messages(stack.deadLetterQueueUrl)) {
         const attribute = (key: string) => parked.MessageAttributes[key]?.StringValue ?? '';
         err.write(
-          `${mark.fail(err)} parked in the dead-letter queue (${attribute('failureClass')}): ${attribute('reason')}\n    ${attribute('advice')}\n`,
+          `${cli.mark.fail(err)} parked in the dead-letter queue (${attribute('failureClass')}): ${attribute('reason')}\n    ${attribute('advice')}\n`,
         );
       }
       const queued = stack.sqs.messages(stack.queueUrl).length;
       if (queued > 0)
         err.write(
-          dim(
+          cli.dim(
             `${queued} message(s) went to the local alerts queue; npm start delivers queued alerts, invoke does not\n`,
             err,
           ),
@@ -203,9 +192,9 @@ async function invoke(): Promise<number> {
     if (parkedCount > 0)
       Object.assign(outcome, { ok: false, summary: `${outcome.summary}; ${parkedCount} parked` });
     err.write(
-      `${outcome.ok ? mark.ok(err) : mark.fail(err)} ${outcome.summary} in ${formatDuration(invocation.durationMs)}\n`,
+      `${outcome.ok ? cli.mark.ok(err) : cli.mark.fail(err)} ${outcome.summary} in ${cli.formatDuration(invocation.durationMs)}\n`,
     );
-    return outcome.ok ? EXIT.ok : EXIT.failed;
+    return outcome.ok ? cli.EXIT.ok : cli.EXIT.failed;
   } finally {
     await stack?.close();
   }

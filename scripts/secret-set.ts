@@ -5,17 +5,7 @@ import { ENVIRONMENT_VARIABLES } from '../functions/core/config-contract.ts';
 import { appPasswordAdvice } from '../functions/core/gmail-replies.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
 import { credentialsShapeProblem } from '../functions/doctor/operator-config.ts';
-import {
-  CommandFailedError,
-  type CommandSpec,
-  dim,
-  EXIT,
-  mark,
-  parseCommandLine,
-  progress,
-  runCommand,
-  UsageError,
-} from './lib/cli.ts';
+import * as cli from './lib/cli.ts';
 import { ask, askHidden, stdinLines } from './lib/prompt.ts';
 
 /** The stack `npx cdk deploy` creates (STACK_NAME in infra/app.ts) and its output naming the secret. */
@@ -53,7 +43,7 @@ const spec = {
       '  printf "%s\\n" "$GMAIL_APP_PASSWORD" | npm run secret:set -- --secret-id prod/gmail-alerts --username you@gmail.com',
     "AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, …); the region is the stack's.",
   ],
-} as const satisfies CommandSpec;
+} as const satisfies cli.CommandSpec;
 
 /** What to do about an AWS SDK failure, by its error name; the SDK's messages never carry the value. */
 const AWS_HINTS: Record<string, string> = {
@@ -77,7 +67,7 @@ async function requireRegion(client: { config: { region: () => Promise<string> }
   try {
     return await client.config.region();
   } catch {
-    throw new CommandFailedError(
+    throw new cli.CommandFailedError(
       `${what}: no AWS region is set.\n    fix: set AWS_REGION to the stack's region (or AWS_PROFILE to a profile with a region).`,
     );
   }
@@ -92,27 +82,27 @@ async function findStackSecret(stackName: string): Promise<string> {
   const what = `Could not find the secret of stack ${stackName}`;
   const otherwise = 'name the secret with --secret-id (or GMAIL_SECRET_ID).';
   const region = await requireRegion(client, `${what} (${SECRET_OUTPUT} output)`);
-  const looking = progress(`looking up the ${SECRET_OUTPUT} output of stack ${stackName} in ${region}`);
+  const looking = cli.progress(`looking up the ${SECRET_OUTPUT} output of stack ${stackName} in ${region}`);
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = Stacks?.[0];
     const secretArn = stack?.Outputs?.find((output) => output.OutputKey === SECRET_OUTPUT)?.OutputValue;
     if (!secretArn) {
-      throw new CommandFailedError(
+      throw new cli.CommandFailedError(
         `${what}: it has no ${SECRET_OUTPUT} output in ${region} (status ${stack?.StackStatus ?? 'unknown'}).\n` +
           `    fix: wait until the deploy has completed (npx cdk deploy), or ${otherwise}`,
       );
     }
     return secretArn;
   } catch (error) {
-    if (error instanceof CommandFailedError) throw error;
+    if (error instanceof cli.CommandFailedError) throw error;
     const { name, summary } = describeAwsError(error);
     // CloudFormation answers ValidationError for a stack that does not exist in this account and region.
     const hint =
       name === 'ValidationError'
         ? `No stack ${stackName} in this account and region: deploy it (npx cdk deploy), set AWS_REGION to its region, pass --stack with its name, or ${otherwise}`
         : `${AWS_HINTS[name] ?? 'Check AWS credentials and AWS_REGION.'} Or ${otherwise}`;
-    throw new CommandFailedError(`${what} in ${region} (${summary}).\n    fix: ${hint}`);
+    throw new cli.CommandFailedError(`${what} in ${region} (${summary}).\n    fix: ${hint}`);
   } finally {
     looking.clear();
     client.destroy();
@@ -131,20 +121,22 @@ async function readCredentials(
   const [first, second] = lines;
   if (username !== undefined) {
     if (lines.length !== 1 || !first)
-      throw new UsageError('with --username, stdin must hold one line: the App Password');
+      throw new cli.UsageError('with --username, stdin must hold one line: the App Password');
     return { username, password: first };
   }
   if (lines.length !== 2 || !first || !second) {
-    throw new UsageError('stdin must hold two lines, the username and the App Password (or pass --username)');
+    throw new cli.UsageError(
+      'stdin must hold two lines, the username and the App Password (or pass --username)',
+    );
   }
   return { username: first.trim(), password: second };
 }
 
-runCommand(spec, async () => {
-  const { values, positionals } = parseCommandLine(spec);
-  if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+cli.runCommand(spec, async () => {
+  const { values, positionals } = cli.parseCommandLine(spec);
+  if (positionals.length > 0) throw new cli.UsageError(`unexpected arguments: ${positionals.join(' ')}`);
   if (values['secret-id'] !== undefined && values.stack !== undefined)
-    throw new UsageError('name the secret with --secret-id or with --stack, not both');
+    throw new cli.UsageError('name the secret with --secret-id or with --stack, not both');
   // An explicit --stack wins over a GMAIL_SECRET_ID left in the environment.
   const namedSecret =
     values['secret-id'] ??
@@ -155,7 +147,7 @@ runCommand(spec, async () => {
   const secretId = namedSecret ?? (await findStackSecret(values.stack ?? DEFAULT_STACK_NAME));
   if (namedSecret === undefined) {
     process.stdout.write(
-      `${mark.ok()} Secret: ${secretId} (output ${SECRET_OUTPUT} of stack ${values.stack ?? DEFAULT_STACK_NAME})\n`,
+      `${cli.mark.ok()} Secret: ${secretId} (output ${SECRET_OUTPUT} of stack ${values.stack ?? DEFAULT_STACK_NAME})\n`,
     );
   }
 
@@ -171,29 +163,29 @@ runCommand(spec, async () => {
   const problem = credentialsShapeProblem(credentials);
   if (problem) {
     process.stderr.write(
-      `${mark.fail(process.stderr)} Not written: ${problem}.\n    fix: ${appPasswordAdvice(credentials.username)}\n`,
+      `${cli.mark.fail(process.stderr)} Not written: ${problem}.\n    fix: ${appPasswordAdvice(credentials.username)}\n`,
     );
-    return EXIT.failed;
+    return cli.EXIT.failed;
   }
 
-  const writing = progress(`writing ${secretId}`);
+  const writing = cli.progress(`writing ${secretId}`);
   try {
     const output = await client.send(
       new PutSecretValueCommand({ SecretId: secretId, SecretString: JSON.stringify(credentials) }),
     );
     writing.clear();
     process.stdout.write(
-      `${mark.ok()} Wrote ${credentials.username} and its App Password to ${output.Name ?? secretId} (version ${output.VersionId ?? '?'}).\n` +
-        dim(
+      `${cli.mark.ok()} Wrote ${credentials.username} and its App Password to ${output.Name ?? secretId} (version ${output.VersionId ?? '?'}).\n` +
+        cli.dim(
           '  Warm functions pick it up within SECRET_CACHE_SECONDS (default 300 s), at once when Gmail refuses the old one.\n' +
             `  Check it: GMAIL_SECRET_ID=${secretId} npm run doctor\n`,
         ),
     );
-    return EXIT.ok;
+    return cli.EXIT.ok;
   } catch (error) {
     writing.clear();
     const { name, summary } = describeAwsError(error);
-    throw new CommandFailedError(
+    throw new cli.CommandFailedError(
       `Not written to ${secretId} (${summary}).\n    fix: ${AWS_HINTS[name] ?? 'Check AWS credentials, AWS_REGION and the secret name.'}`,
     );
   } finally {

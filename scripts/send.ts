@@ -7,17 +7,7 @@ import { appPasswordAdvice } from '../functions/core/gmail-replies.ts';
 import { GmailSender } from '../functions/core/gmail-sender.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
 import { credentialsShapeProblem, loadOperatorConfig } from '../functions/doctor/operator-config.ts';
-import {
-  CommandFailedError,
-  type CommandSpec,
-  EXIT,
-  formatDuration,
-  mark,
-  parseCommandLine,
-  progress,
-  runCommand,
-  UsageError,
-} from './lib/cli.ts';
+import * as cli from './lib/cli.ts';
 
 const spec = {
   usage: 'npm run send -- --to <address> --subject <text> [options]',
@@ -54,24 +44,24 @@ const spec = {
       '  GMAIL_SECRET_ID=prod/gmail-alerts npm run send -- --to ops@example.com --subject "Disk full" --severity critical --field host=db-1',
     'If it fails, npm run doctor checks the set-up step by step.',
   ],
-} as const satisfies CommandSpec;
+} as const satisfies cli.CommandSpec;
 
 const pairs = (option: string, entries: string[] | undefined) =>
   (entries ?? []).map((entry) => {
     const at = entry.indexOf('=');
-    if (at <= 0) throw new UsageError(`--${option} takes key=value, got "${entry}"`);
+    if (at <= 0) throw new cli.UsageError(`--${option} takes key=value, got "${entry}"`);
     return [entry.slice(0, at), entry.slice(at + 1)] as const;
   });
 
-runCommand(spec, async () => {
-  const { values, positionals } = parseCommandLine(spec);
-  if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
-  if (!values.to?.length) throw new UsageError('--to is required');
-  if (!values.subject) throw new UsageError('--subject is required');
+cli.runCommand(spec, async () => {
+  const { values, positionals } = cli.parseCommandLine(spec);
+  if (positionals.length > 0) throw new cli.UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+  if (!values.to?.length) throw new cli.UsageError('--to is required');
+  if (!values.subject) throw new cli.UsageError('--subject is required');
   const to: string[] = [];
   for (const entry of values.to) {
     const checked = normaliseAddress(entry);
-    if ('problem' in checked) throw new UsageError(`--to "${entry}" ${checked.problem}`);
+    if ('problem' in checked) throw new cli.UsageError(`--to "${entry}" ${checked.problem}`);
     to.push(checked.address);
   }
 
@@ -79,7 +69,7 @@ runCommand(spec, async () => {
   try {
     operator = loadOperatorConfig(process.env);
   } catch (error) {
-    if (error instanceof AlertError) throw new CommandFailedError(`${error.message}\n  ${error.advice}`);
+    if (error instanceof AlertError) throw new cli.CommandFailedError(`${error.message}\n  ${error.advice}`);
     throw error;
   }
   // The operator names the recipients here, so they are the allow-list; the functions keep theirs.
@@ -102,13 +92,13 @@ runCommand(spec, async () => {
       config,
     );
   } catch (error) {
-    if (error instanceof AlertError) throw new UsageError(error.message);
+    if (error instanceof AlertError) throw new cli.UsageError(error.message);
     throw error;
   }
 
   const source = operator.source;
   let credentials: GmailCredentials;
-  const reading = progress(
+  const reading = cli.progress(
     source.kind === 'secret' ? `reading secret ${source.secretId}` : 'checking the credentials',
   );
   try {
@@ -117,7 +107,7 @@ runCommand(spec, async () => {
         ? source.credentials
         : await fetchGmailCredentials(source.secretId, { maxAgeSeconds: 0 });
   } catch (error) {
-    if (error instanceof AlertError) throw new CommandFailedError(`${error.message}\n  ${error.advice}`);
+    if (error instanceof AlertError) throw new cli.CommandFailedError(`${error.message}\n  ${error.advice}`);
     throw error;
   } finally {
     reading.clear();
@@ -125,31 +115,31 @@ runCommand(spec, async () => {
   const shape = credentialsShapeProblem(credentials);
   if (shape) {
     // Not even one attempt: failed logins count towards Gmail's lock-out.
-    throw new CommandFailedError(
+    throw new cli.CommandFailedError(
       `Not sent: ${shape}.\n  ${appPasswordAdvice(credentials.username)} npm run doctor checks the rest.`,
     );
   }
 
   const { host, port, secure } = config.smtp;
-  const sending = progress(`sending through ${host}:${port} (${secure ? 'implicit TLS' : 'STARTTLS'})`);
+  const sending = cli.progress(`sending through ${host}:${port} (${secure ? 'implicit TLS' : 'STARTTLS'})`);
   const sender = new GmailSender(config, async () => credentials);
   const started = performance.now();
   try {
     const receipt = await sender.send(alert, { deadlineMs: 30_000 });
     sending.clear();
     process.stdout.write(
-      `${mark.ok()} Sent "[${alert.severity.toUpperCase()}] ${alert.subject}" to ${receipt.accepted.join(', ')} through ${host}:${port} as ${credentials.username} in ${formatDuration(performance.now() - started)}\n  message id ${receipt.messageId}\n`,
+      `${cli.mark.ok()} Sent "[${alert.severity.toUpperCase()}] ${alert.subject}" to ${receipt.accepted.join(', ')} through ${host}:${port} as ${credentials.username} in ${cli.formatDuration(performance.now() - started)}\n  message id ${receipt.messageId}\n`,
     );
     if (receipt.failed.length > 0) {
       const refused = receipt.failed.map(({ address, failure }) => `${address} (${failure.message})`);
-      process.stdout.write(`${mark.fail()} Not delivered to: ${refused.join(', ')}\n`);
-      return EXIT.failed;
+      process.stdout.write(`${cli.mark.fail()} Not delivered to: ${refused.join(', ')}\n`);
+      return cli.EXIT.failed;
     }
-    return EXIT.ok;
+    return cli.EXIT.ok;
   } catch (error) {
     sending.clear();
     if (error instanceof AlertError) {
-      throw new CommandFailedError(
+      throw new cli.CommandFailedError(
         `Not sent: ${error.message}\n  ${error.advice}\n  npm run doctor checks the set-up step by step.`,
       );
     }

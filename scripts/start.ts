@@ -9,17 +9,7 @@ import {
   startLambdaHost,
 } from '../local/lambda-host.ts';
 import { type QueueRelay, startQueueRelay } from '../local/queue-relay.ts';
-import {
-  bold,
-  CommandFailedError,
-  type CommandSpec,
-  dim,
-  EXIT,
-  integerOption,
-  mark,
-  parseCommandLine,
-  runCommand,
-} from './lib/cli.ts';
+import * as cli from './lib/cli.ts';
 import { type LocalApi, startLocalApi } from './lib/local-api.ts';
 import { DEMO_ACCOUNT, DEMO_SECRET_ID, type LocalStack, startLocalStack } from './lib/local-stack.ts';
 
@@ -53,7 +43,7 @@ const spec = {
       '  POST /queue    an alert or EventBridge event onto the alerts queue → sqs handler\n' +
       '  GET  /         the outbox, newest first; /messages/<id> shows one alert as HTML and text',
   ],
-} as const satisfies CommandSpec;
+} as const satisfies cli.CommandSpec;
 
 const SAMPLE_ALERT = {
   subject: 'Disk almost full on db-1',
@@ -77,18 +67,18 @@ export function curlLine(baseUrl: string, apiKey: string): string {
 
 const clock = () => new Date().toTimeString().slice(0, 8);
 
-runCommand(spec, async () => {
-  const { values } = parseCommandLine(spec);
-  const port = integerOption('port', values.port ?? process.env.PORT, 3000, 0, 65535);
+cli.runCommand(spec, async () => {
+  const { values } = cli.parseCommandLine(spec);
+  const port = cli.integerOption('port', values.port ?? process.env.PORT, 3000, 0, 65535);
   const outboxDir = resolve(values.outbox ?? process.env.OUTBOX_DIR ?? join(PROJECT_ROOT, '.outbox'));
   const apiKey = values['api-key'] ?? process.env.LOCAL_API_KEY ?? 'local-dev-key';
   try {
     assertBuilt(['http', 'sqs', 'eventbridge']);
   } catch (error) {
-    throw new CommandFailedError((error as Error).message);
+    throw new cli.CommandFailedError((error as Error).message);
   }
 
-  const log = (line: string) => process.stdout.write(`${dim(clock())} ${line}\n`);
+  const log = (line: string) => process.stdout.write(`${cli.dim(clock())} ${line}\n`);
   let stack: LocalStack | undefined;
   let host: LambdaHost | undefined;
   let relay: QueueRelay | undefined;
@@ -105,13 +95,13 @@ runCommand(spec, async () => {
       outboxDir,
       onMail: (entry) =>
         log(
-          `${mark.ok()} mail: ${bold(entry.subject)} → ${entry.to.join(', ')}  ${stack?.outbox.display(entry)}  ${api ? `${api.url}/messages/${entry.id}` : ''}`,
+          `${cli.mark.ok()} mail: ${cli.bold(entry.subject)} → ${entry.to.join(', ')}  ${stack?.outbox.display(entry)}  ${api ? `${api.url}/messages/${entry.id}` : ''}`,
         ),
     });
     host = await startLambdaHost({
       env: stack.env,
       preload: ['http', 'sqs', 'eventbridge'],
-      onOutput: (line) => log(dim(`  handler │ ${compactLogLine(line)}`)),
+      onOutput: (line) => log(cli.dim(`  handler │ ${compactLogLine(line)}`)),
     });
     relay = startQueueRelay({
       sqs: stack.sqs,
@@ -144,7 +134,7 @@ runCommand(spec, async () => {
   } catch (error) {
     await stop();
     if ((error as { code?: string }).code === 'EADDRINUSE') {
-      throw new CommandFailedError(
+      throw new cli.CommandFailedError(
         `Port ${port} is in use: stop the other program, or run PORT=${port + 1} npm start`,
       );
     }
@@ -153,11 +143,13 @@ runCommand(spec, async () => {
 
   const { gmail, secrets, sqs } = stack;
   const row = (name: string, where: string, what: string) =>
-    `  ${name.padEnd(16)} ${where.padEnd(38)} ${dim(what)}`;
+    `  ${name.padEnd(16)} ${where.padEnd(38)} ${cli.dim(what)}`;
   process.stdout.write(
     [
       '',
-      bold('gmail-alerts, running locally: everything listens on 127.0.0.1 and nothing leaves this machine.'),
+      cli.bold(
+        'gmail-alerts, running locally: everything listens on 127.0.0.1 and nothing leaves this machine.',
+      ),
       '',
       row('Outbox', `${api.url}/`, `received alerts, newest first; files in ${stack.outbox.shownDir}/`),
       row('HTTP API', `POST ${api.url}/alerts`, `x-api-key: ${apiKey} → API Gateway event → http handler`),
@@ -182,7 +174,7 @@ runCommand(spec, async () => {
       '',
       `  ${api.url}/`,
       '',
-      dim(
+      cli.dim(
         `More: npm run invoke -- eventbridge events/eventbridge-alarm.json · npm start -- --help · Ctrl-C stops everything.`,
       ),
       '',
@@ -195,5 +187,5 @@ runCommand(spec, async () => {
   });
   log(`${signal}: stopping`);
   await stop();
-  return EXIT.ok;
+  return cli.EXIT.ok;
 });

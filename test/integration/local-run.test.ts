@@ -8,6 +8,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
 import { startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
+import { runScript, type ScriptRun } from '../support/run-script.ts';
 
 const root = join(import.meta.dirname, '../..');
 const everyOutput: string[] = [];
@@ -19,12 +20,6 @@ const secretsToHide = [
   'Summer2026!',
 ];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The environment a new user's shell would have: nothing of this project configured. */
 const cleanEnv = (extra: Record<string, string> = {}) => ({
   PATH: process.env.PATH ?? '',
@@ -32,31 +27,16 @@ const cleanEnv = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-/** Runs one of the scripts (`npm run <name>`) to completion, with an optional stdin. */
-async function runScript(
+/** Runs one of the scripts in a new user's shell and keeps what it printed for the leak check. */
+async function runAsNewUser(
   script: string,
   args: string[],
   env: Record<string, string>,
   stdin?: string,
-): Promise<Run> {
-  const child = spawn(process.execPath, [join(root, 'scripts', script), ...args], {
-    cwd: root,
-    env: cleanEnv(env),
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  child.stdin.end(stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  everyOutput.push(stdout, stderr);
-  return { code, stdout, stderr };
+): Promise<ScriptRun> {
+  const run = await runScript(script, args, cleanEnv(env), stdin);
+  everyOutput.push(run.stdout, run.stderr);
+  return run;
 }
 
 /** The printed curl line, done with fetch: method, URL, headers and body as a shell would pass them. */
@@ -284,7 +264,7 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
   it('invoke runs the built sqs handler on a sample event against the local pieces', async () => {
     const outbox = await mkdtemp(join(tmpdir(), 'gmail-alerts-invoke-'));
 
-    const run = await runScript('invoke.ts', ['sqs', 'sqs-alerts', '--outbox', outbox], {});
+    const run = await runAsNewUser('invoke.ts', ['sqs', 'sqs-alerts', '--outbox', outbox], {});
     const files = await readdir(outbox);
     await rm(outbox, { recursive: true, force: true });
 
@@ -301,7 +281,7 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
     const event = JSON.parse(await readFile(join(root, 'events/http-alert.json'), 'utf8'));
     await writeFile(eventFile, JSON.stringify({ ...event, body: '{"subject":""}' }));
 
-    const run = await runScript('invoke.ts', ['http', eventFile, '--outbox', outbox], {});
+    const run = await runAsNewUser('invoke.ts', ['http', eventFile, '--outbox', outbox], {});
     await rm(outbox, { recursive: true, force: true });
 
     expect(run.code).toBe(1);
@@ -310,7 +290,7 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
   });
 
   it('invoke refuses an unknown function with exit code 2', async () => {
-    const run = await runScript('invoke.ts', ['smtp', 'whatever.json'], {});
+    const run = await runAsNewUser('invoke.ts', ['smtp', 'whatever.json'], {});
 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('name a function: http, sqs, eventbridge or doctor');
@@ -335,9 +315,15 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
       'host=db-1',
     ];
 
-    const sent = await runScript('send.ts', args, { ...env, GMAIL_APP_PASSWORD: 'abcd efgh ijkl mnop' });
-    const refused = await runScript('send.ts', args, { ...env, GMAIL_APP_PASSWORD: 'qrst uvwx yzab cdef' });
-    const shape = await runScript('send.ts', args, { ...env, GMAIL_APP_PASSWORD: 'Summer2026!' });
+    const sent = await runAsNewUser('send.ts', args, {
+      ...env,
+      GMAIL_APP_PASSWORD: 'abcd efgh ijkl mnop',
+    });
+    const refused = await runAsNewUser('send.ts', args, {
+      ...env,
+      GMAIL_APP_PASSWORD: 'qrst uvwx yzab cdef',
+    });
+    const shape = await runAsNewUser('send.ts', args, { ...env, GMAIL_APP_PASSWORD: 'Summer2026!' });
     await server.close();
 
     expect(sent.code).toBe(0);
@@ -375,13 +361,13 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     };
 
-    const written = await runScript(
+    const written = await runAsNewUser(
       'secret-set.ts',
       ['--secret-id', 'prod/gmail-alerts'],
       env,
       'Ops@Example.com\nqrst uvwx yzab cdef\n',
     );
-    const refused = await runScript(
+    const refused = await runAsNewUser(
       'secret-set.ts',
       ['--secret-id', 'prod/gmail-alerts', '--username', 'ops@example.com'],
       env,

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,16 +7,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_NAME } from '../../infra/app.ts';
 import { type AwsJsonEndpoint, startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
+import { runScript, type ScriptRun } from '../support/run-script.ts';
 
-const root = join(import.meta.dirname, '../..');
 const appPassword = 'qrst uvwx yzab cdef';
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:GmailAlertsSecret-AbCdEf';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface DeployedStack {
   status: string;
@@ -120,25 +113,8 @@ const machineWithAws = () => ({
 });
 
 /** Runs `npm run secret:set -- <args>` to completion with the given environment and stdin. */
-async function secretSet(args: string[], env: Record<string, string>, stdin = ''): Promise<Run> {
-  const child = spawn(process.execPath, [join(root, 'scripts', 'secret-set.ts'), ...args], {
-    cwd: root,
-    env,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  child.stdin.end(stdin);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+const secretSet = (args: string[], env: Record<string, string>, stdin?: string): Promise<ScriptRun> =>
+  runScript('secret-set.ts', args, env, stdin);
 
 beforeAll(async () => {
   awsConfigDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-no-aws-'));
