@@ -5,10 +5,13 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
 import { startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
 import { runScript, type ScriptRun } from '../support/run-script.ts';
+
+// These tests run the command scripts as child processes; a loaded machine can slow them many times over.
+vi.setConfig({ testTimeout: 60_000 });
 
 const root = join(import.meta.dirname, '../..');
 const everyOutput: string[] = [];

@@ -4,10 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STACK_NAME } from '../../infra/app.ts';
 import { type AwsJsonEndpoint, startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
 import { runScript, type ScriptRun } from '../support/run-script.ts';
+
+// These tests run the command scripts as child processes; a loaded machine can slow them many times over.
+vi.setConfig({ testTimeout: 60_000 });
 
 const appPassword = 'qrst uvwx yzab cdef';
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:GmailAlertsSecret-AbCdEf';

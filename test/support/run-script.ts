@@ -13,7 +13,7 @@ export interface ScriptRun {
 
 /**
  * Runs `scripts/<script>` to completion in a child Node process, as `npm run` does, with exactly `env`
- * (nothing inherited) and `stdin` as its whole input. A script still running after 15 s is killed, so a
+ * (nothing inherited) and `stdin` as its whole input. A script still running after 45 s is killed, so a
  * hung prompt fails the test instead of stalling the run.
  */
 export async function runScript(
@@ -32,7 +32,7 @@ export async function runScript(
     stderr += chunk;
   });
   child.stdin.end(stdin);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
   const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
