@@ -234,7 +234,12 @@ describe('npm start', () => {
       5_000,
       'queued alert on the page',
     );
-    expect(stdout).toMatch(/queue → sqs handler: 1 record, 0 failed/);
+    // The relay reports the batch once the handler has answered, which is after the mail arrived.
+    await waitFor(
+      async () => (/queue → sqs handler: 1 record, 0 failed/.test(stdout) ? true : undefined),
+      5_000,
+      'the relay reporting the batch',
+    );
   });
 
   it('shows a message as HTML in a sandboxed frame and as text', async () => {
