@@ -421,71 +421,63 @@ describe('SQS endpoint', () => {
 });
 
 describe('TCP proxy', () => {
-  async function startEcho() {
+  /** An echo server behind a proxy, and a client connected through the proxy that keeps what comes back. */
+  async function echoThroughProxy(options: { oneWayDelayMs?: number } = {}) {
     // resetAll() resets the upstream side too, so the echo socket must expect ECONNRESET.
     const echo = createTcpServer((socket) => socket.on('error', () => {}).pipe(socket));
     echo.listen(0, '127.0.0.1');
     await once(echo, 'listening');
-    return { echo, port: (echo.address() as { port: number }).port };
+    const port = (echo.address() as { port: number }).port;
+    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port }, ...options });
+    const socket = tcpConnect(proxy.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk;
+    });
+    const close = async () => {
+      socket.destroy();
+      await proxy.close();
+      echo.close();
+    };
+    return { proxy, socket, received: () => received, close };
   }
 
   it('adds the one-way delay in each direction and keeps byte order', async () => {
-    const { echo, port } = await startEcho();
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port }, oneWayDelayMs: 40 });
-    const socket = tcpConnect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
+    const { proxy, socket, received, close } = await echoThroughProxy({ oneWayDelayMs: 40 });
 
     const started = performance.now();
     for (const part of ['a', 'b', 'c']) socket.write(part);
-    await vi.waitFor(() => expect(received).toBe('abc'));
+    await vi.waitFor(() => expect(received()).toBe('abc'));
 
     expect(performance.now() - started).toBeGreaterThanOrEqual(79);
     expect(proxy.connections).toBe(1);
-    socket.destroy();
-    await proxy.close();
-    echo.close();
+    await close();
   });
 
   it('holds bytes while blackholed, then releases them; resets clients on resetAll', async () => {
-    const { echo, port } = await startEcho();
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
-    const socket = tcpConnect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
+    const { proxy, socket, received, close } = await echoThroughProxy();
 
     proxy.blackhole(true);
     socket.write('held');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(received).toBe('');
+    expect(received()).toBe('');
     proxy.blackhole(false);
-    await vi.waitFor(() => expect(received).toBe('held'));
+    await vi.waitFor(() => expect(received()).toBe('held'));
 
     proxy.resetAll();
     const [error] = await once(socket, 'error');
     expect(error).toMatchObject({ code: 'ECONNRESET' });
-    await proxy.close();
-    echo.close();
+    await close();
   });
 
   it('ends clients cleanly on finAll', async () => {
-    const { echo, port } = await startEcho();
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
-    const socket = tcpConnect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
+    const { proxy, socket, close } = await echoThroughProxy();
 
     proxy.finAll();
 
     await once(socket.resume(), 'end');
-    socket.destroy();
-    await proxy.close();
-    echo.close();
+    await close();
   });
 
   it('carries a whole SMTP session through the delay, QUIT and FIN included', async () => {
