@@ -13,9 +13,14 @@ export function jsonText(value: unknown): string {
   }
 }
 
-type Frame =
-  | { kind: 'array'; items: unknown[]; index: number }
-  | { kind: 'object'; source: object; entries: [string, unknown][]; index: number };
+/** An open array or object: its items still to write, and for an object the key of each. */
+interface Frame {
+  source: object;
+  keys: string[] | undefined;
+  items: unknown[];
+  index: number;
+  close: ']' | '}';
+}
 
 const isOmitted = (value: unknown) =>
   value === undefined || typeof value === 'function' || typeof value === 'symbol';
@@ -46,41 +51,32 @@ function deepJsonText(root: unknown): string {
     seen.add(value);
     if (Array.isArray(value)) {
       out.push('[');
-      stack.push({ kind: 'array', items: value, index: 0 });
+      stack.push({ source: value, keys: undefined, items: value, index: 0, close: ']' });
     } else {
       out.push('{');
       const entries = Object.entries(value).filter(([name, item]) => !isOmitted(toJsonValue(item, name)));
-      stack.push({ kind: 'object', source: value, entries, index: 0 });
+      const keys = entries.map(([name]) => name);
+      const items = entries.map(([, item]) => item);
+      stack.push({ source: value, keys, items, index: 0, close: '}' });
     }
   };
 
   open(root, '', false);
   while (stack.length > 0) {
     const frame = stack[stack.length - 1] as Frame;
-    if (frame.kind === 'array') {
-      if (frame.index >= frame.items.length) {
-        out.push(']');
-        seen.delete(frame.items);
-        stack.pop();
-        continue;
-      }
-      if (frame.index > 0) out.push(',');
-      const index = frame.index;
-      frame.index += 1;
-      open(frame.items[index], String(index), true);
-    } else {
-      if (frame.index >= frame.entries.length) {
-        out.push('}');
-        seen.delete(frame.source);
-        stack.pop();
-        continue;
-      }
-      if (frame.index > 0) out.push(',');
-      const [name, item] = frame.entries[frame.index] as [string, unknown];
-      frame.index += 1;
-      out.push(`${JSON.stringify(name)}:`);
-      open(item, name, false);
+    if (frame.index >= frame.items.length) {
+      out.push(frame.close);
+      seen.delete(frame.source);
+      stack.pop();
+      continue;
     }
+    if (frame.index > 0) out.push(',');
+    const index = frame.index;
+    frame.index += 1;
+    const { keys } = frame;
+    const key = keys ? (keys[index] as string) : String(index);
+    if (keys) out.push(`${JSON.stringify(key)}:`);
+    open(frame.items[index], key, !keys);
   }
   return out.join('');
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -12,8 +12,9 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { createDeadLetterQueue } from './alert-queue.ts';
 
 /** An alert older than this in the queue means Gmail has not been accepting mail for a while. */
 export const OLDEST_ALERT_THRESHOLD = Duration.minutes(15);
@@ -81,16 +82,10 @@ export class OpsAlarms extends Construct {
     );
 
     if (props.opsEmail) {
-      this.notificationDeadLetterQueue = new Queue(this, 'NotificationDeadLetterQueue', {
-        encryption: QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      const reason =
-        'This queue is the redrive target of the ops e-mail subscription, so it is itself a dead-letter queue; a queue behind it would only move the problem. Its alarms show in CloudWatch and notify the ops topic.';
-      Validations.of(this.notificationDeadLetterQueue).acknowledge(
-        { id: 'AwsSolutions-SQS3', reason },
-        { id: 'Serverless-SQSRedrivePolicy', reason },
+      this.notificationDeadLetterQueue = createDeadLetterQueue(
+        this,
+        'NotificationDeadLetterQueue',
+        'This queue is the redrive target of the ops e-mail subscription, so it is itself a dead-letter queue; a queue behind it would only move the problem. Its alarms show in CloudWatch and notify the ops topic.',
       );
       this.topic.addSubscription(
         new EmailSubscription(props.opsEmail, { deadLetterQueue: this.notificationDeadLetterQueue }),

@@ -8,6 +8,24 @@ export const MAX_RECEIVE_COUNT = 5;
 /** Alerts per SQS-triggered invocation; failures are reported per message, not per batch. */
 export const SQS_BATCH_SIZE = 10;
 
+/**
+ * A dead-letter queue at the end of the line: encrypted and kept the longest SQS allows, with no
+ * dead-letter queue of its own (one behind it would only move the problem; alarms watch it instead).
+ * `reason` tells the nag rules which redrives end here and what watches it.
+ */
+export function createDeadLetterQueue(scope: Construct, id: string, reason: string): Queue {
+  const queue = new Queue(scope, id, {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge(
+    { id: 'AwsSolutions-SQS3', reason },
+    { id: 'Serverless-SQSRedrivePolicy', reason },
+  );
+  return queue;
+}
+
 export interface AlertQueueProps {
   /** Timeout of the function that consumes the queue; the visibility timeout is six times this. */
   readonly consumerTimeout: Duration;
@@ -24,17 +42,10 @@ export class AlertQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertQueueProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    // A dead-letter queue has no dead-letter queue of its own: the depth alarm watches it instead.
-    const reason =
-      'This is the dead-letter queue of the alerts queue, the EventBridge targets and the eventbridge function; a queue behind it would only move the problem. Its depth alarm notifies the ops topic.';
-    Validations.of(this.deadLetterQueue).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason },
-      { id: 'Serverless-SQSRedrivePolicy', reason },
+    this.deadLetterQueue = createDeadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'This is the dead-letter queue of the alerts queue, the EventBridge targets and the eventbridge function; a queue behind it would only move the problem. Its depth alarm notifies the ops topic.',
     );
 
     this.queue = new Queue(this, 'Queue', {

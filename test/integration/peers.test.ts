@@ -15,8 +15,8 @@ import {
 } from '../../local/gmail-server.ts';
 import { createLambdaContext } from '../../local/lambda-context.ts';
 import { loadEvent } from '../../local/sample-events.ts';
-import { type SecretsEndpoint, startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
-import { md5OfMessageAttributes, type SqsEndpoint, startSqsEndpoint } from '../../local/sqs-endpoint.ts';
+import { startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import { md5OfMessageAttributes, startSqsEndpoint } from '../../local/sqs-endpoint.ts';
 import { startTcpProxy } from '../../local/tcp-proxy.ts';
 import { createUntrustedCertificate, loadTestServerTls } from '../../local/tls.ts';
 
@@ -182,21 +182,32 @@ describe('Gmail-like SMTP server', () => {
     expect(server.stats).toMatchObject({ tlsHandshakes: 0, authAttempts: 0 });
   });
 
-  it.each<[SmtpStage, keyof typeof gmailReplies, string]>([
-    ['greeting', 'tryAgainLater', 'EPROTOCOL'],
-    ['auth', 'tooManyLoginAttempts', 'EAUTH'],
-    ['auth', 'applicationSpecificPasswordRequired', 'EAUTH'],
-    ['mail', 'dailyLimitExceeded', 'EENVELOPE'],
-    ['rcpt', 'noSuchUser', 'EENVELOPE'],
-    ['data', 'messageTooBig', 'EMESSAGE'],
-  ])('injects a %s fault (%s) once, then behaves again', async (at, reply, code) => {
+  // The code nodemailer gives a refusal at each stage of the session.
+  const nodemailerCodeAt: Record<SmtpStage, string> = {
+    greeting: 'EPROTOCOL',
+    auth: 'EAUTH',
+    mail: 'EENVELOPE',
+    rcpt: 'EENVELOPE',
+    data: 'EMESSAGE',
+  };
+  it.each<[SmtpStage, keyof typeof gmailReplies]>([
+    ['greeting', 'tryAgainLater'],
+    ['auth', 'tooManyLoginAttempts'],
+    ['auth', 'applicationSpecificPasswordRequired'],
+    ['mail', 'dailyLimitExceeded'],
+    ['rcpt', 'noSuchUser'],
+    ['data', 'messageTooBig'],
+  ])('injects a %s fault (%s) once, then behaves again', async (at, reply) => {
     server = await startGmailServer();
     server.failNext({ at, ...gmailReplies[reply] });
     const transport = gmailTransport(server);
 
     const failed = transport.sendMail(alert);
 
-    await expect(failed).rejects.toMatchObject({ code, responseCode: gmailReplies[reply].code });
+    await expect(failed).rejects.toMatchObject({
+      code: nodemailerCodeAt[at],
+      responseCode: gmailReplies[reply].code,
+    });
     await expect(transport.sendMail(alert)).resolves.toMatchObject({ accepted: [alert.to] });
     expect(server.stats.messages).toBe(1);
   });
@@ -261,32 +272,49 @@ describe('Gmail-like SMTP server', () => {
   });
 });
 
-describe('Secrets Manager endpoint', () => {
-  let endpoint: SecretsEndpoint;
-  let client: SecretsManagerClient;
+/**
+ * Starts a loopback endpoint for the enclosing describe block and gives each test a real SDK client
+ * that finds it through `endpointVariable`, as a function's client finds AWS, with throwaway credentials.
+ */
+function sdkWithEndpoint<
+  Endpoint extends { url: string; close(): Promise<void> },
+  Client extends { destroy(): void },
+>(
+  endpointVariable: string,
+  startEndpoint: () => Promise<Endpoint>,
+  createClient: () => Client,
+): { endpoint: Endpoint; client: Client } {
+  const aws = {} as { endpoint: Endpoint; client: Client };
   beforeAll(async () => {
-    endpoint = await startSecretsEndpoint({
-      secrets: { 'gmail-alerts/smtp': '{"password":"abcdefghijklmnop"}' },
-    });
+    aws.endpoint = await startEndpoint();
   });
   beforeEach(() => {
-    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', endpoint.url);
+    vi.stubEnv(endpointVariable, aws.endpoint.url);
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
     vi.stubEnv('AWS_REGION', 'us-east-1');
-    client = new SecretsManagerClient({});
+    aws.client = createClient();
   });
   afterEach(() => {
-    client.destroy();
+    aws.client.destroy();
     vi.unstubAllEnvs();
   });
-  afterAll(() => endpoint.close());
+  afterAll(() => aws.endpoint.close());
+  return aws;
+}
+
+describe('Secrets Manager endpoint', () => {
+  const aws = sdkWithEndpoint(
+    'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+    () => startSecretsEndpoint({ secrets: { 'gmail-alerts/smtp': '{"password":"abcdefghijklmnop"}' } }),
+    () => new SecretsManagerClient({}),
+  );
 
   it('answers GetSecretValue by name and by ARN for the real SDK client', async () => {
-    const calls = endpoint.calls;
-    const byName = await client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
-    const byArn = await client.send(
-      new GetSecretValueCommand({ SecretId: endpoint.arnOf('gmail-alerts/smtp') }),
+    const calls = aws.endpoint.calls;
+    const byName = await aws.client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
+    const byArn = await aws.client.send(
+      new GetSecretValueCommand({ SecretId: aws.endpoint.arnOf('gmail-alerts/smtp') }),
     );
 
     expect(byName).toMatchObject({
@@ -295,12 +323,12 @@ describe('Secrets Manager endpoint', () => {
     });
     expect(byName.CreatedDate).toBeInstanceOf(Date);
     expect(byArn.ARN).toBe(byName.ARN);
-    expect(endpoint.calls - calls).toBe(2);
-    expect(endpoint.callsFor('gmail-alerts/smtp')).toBeGreaterThanOrEqual(1);
+    expect(aws.endpoint.calls - calls).toBe(2);
+    expect(aws.endpoint.callsFor('gmail-alerts/smtp')).toBeGreaterThanOrEqual(1);
   });
 
   it('reports an unknown secret as ResourceNotFoundException', async () => {
-    const sending = client.send(new GetSecretValueCommand({ SecretId: 'missing' }));
+    const sending = aws.client.send(new GetSecretValueCommand({ SecretId: 'missing' }));
 
     await expect(sending).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
@@ -310,22 +338,22 @@ describe('Secrets Manager endpoint', () => {
   });
 
   it('serves a rotated value with a new VersionId', async () => {
-    const before = await client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
-    endpoint.setSecret('gmail-alerts/smtp', '{"password":"ponmlkjihgfedcba"}');
+    const before = await aws.client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
+    aws.endpoint.setSecret('gmail-alerts/smtp', '{"password":"ponmlkjihgfedcba"}');
 
-    const after = await client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
+    const after = await aws.client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
 
     expect(after.SecretString).toBe('{"password":"ponmlkjihgfedcba"}');
     expect(after.VersionId).not.toBe(before.VersionId);
   });
 
   it('injects throttling, which the SDK retries, and internal errors, which exhaust its attempts', async () => {
-    endpoint.failNext('throttle');
-    const calls = endpoint.calls;
-    await client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
-    expect(endpoint.calls - calls).toBe(2);
+    aws.endpoint.failNext('throttle');
+    const calls = aws.endpoint.calls;
+    await aws.client.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' }));
+    expect(aws.endpoint.calls - calls).toBe(2);
 
-    endpoint.failNext('internal', 2);
+    aws.endpoint.failNext('internal', 2);
     const once = new SecretsManagerClient({ maxAttempts: 2 });
     await expect(
       once.send(new GetSecretValueCommand({ SecretId: 'gmail-alerts/smtp' })),
@@ -338,33 +366,21 @@ describe('Secrets Manager endpoint', () => {
 });
 
 describe('SQS endpoint', () => {
-  let endpoint: SqsEndpoint;
-  let client: SQSClient;
-  beforeAll(async () => {
-    endpoint = await startSqsEndpoint();
-  });
-  beforeEach(() => {
-    vi.stubEnv('AWS_ENDPOINT_URL_SQS', endpoint.url);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-    vi.stubEnv('AWS_REGION', 'us-east-1');
-    client = new SQSClient({});
-  });
-  afterEach(() => {
-    client.destroy();
-    vi.unstubAllEnvs();
-  });
-  afterAll(() => endpoint.close());
+  const aws = sdkWithEndpoint(
+    'AWS_ENDPOINT_URL_SQS',
+    () => startSqsEndpoint(),
+    () => new SQSClient({}),
+  );
 
   it('stores SendMessage with attributes and delay, answering the MD5s the SDK checks', async () => {
-    const QueueUrl = endpoint.queueUrl('alerts');
+    const QueueUrl = aws.endpoint.queueUrl('alerts');
     const MessageAttributes = {
       severity: { DataType: 'String', StringValue: 'critical' },
       attempt: { DataType: 'Number', StringValue: '2' },
       blob: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2, 3]) },
     };
 
-    const output = await client.send(
+    const output = await aws.client.send(
       new SendMessageCommand({
         QueueUrl,
         MessageBody: '{"subject":"Disk full"}',
@@ -373,7 +389,7 @@ describe('SQS endpoint', () => {
       }),
     );
 
-    const [stored] = endpoint.messages(QueueUrl);
+    const [stored] = aws.endpoint.messages(QueueUrl);
     expect(stored).toMatchObject({
       MessageId: output.MessageId,
       Body: '{"subject":"Disk full"}',
@@ -384,11 +400,11 @@ describe('SQS endpoint', () => {
   });
 
   it('stores SendMessageBatch entries in order and retries an injected failure', async () => {
-    const QueueUrl = endpoint.queueUrl('batch');
-    endpoint.failNext(1);
-    const calls = endpoint.calls;
+    const QueueUrl = aws.endpoint.queueUrl('batch');
+    aws.endpoint.failNext(1);
+    const calls = aws.endpoint.calls;
 
-    const output = await client.send(
+    const output = await aws.client.send(
       new SendMessageBatchCommand({
         QueueUrl,
         Entries: [
@@ -399,77 +415,69 @@ describe('SQS endpoint', () => {
     );
 
     expect(output.Successful?.map((entry) => entry.Id)).toEqual(['a', 'b']);
-    expect(endpoint.messages(QueueUrl).map((message) => message.Body)).toEqual(['first', 'second']);
-    expect(endpoint.calls - calls).toBe(2);
+    expect(aws.endpoint.messages(QueueUrl).map((message) => message.Body)).toEqual(['first', 'second']);
+    expect(aws.endpoint.calls - calls).toBe(2);
   });
 });
 
 describe('TCP proxy', () => {
-  async function startEcho() {
+  /** An echo server behind a proxy, and a client connected through the proxy that keeps what comes back. */
+  async function echoThroughProxy(options: { oneWayDelayMs?: number } = {}) {
     // resetAll() resets the upstream side too, so the echo socket must expect ECONNRESET.
     const echo = createTcpServer((socket) => socket.on('error', () => {}).pipe(socket));
     echo.listen(0, '127.0.0.1');
     await once(echo, 'listening');
-    return { echo, port: (echo.address() as { port: number }).port };
+    const port = (echo.address() as { port: number }).port;
+    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port }, ...options });
+    const socket = tcpConnect(proxy.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk;
+    });
+    const close = async () => {
+      socket.destroy();
+      await proxy.close();
+      echo.close();
+    };
+    return { proxy, socket, received: () => received, close };
   }
 
   it('adds the one-way delay in each direction and keeps byte order', async () => {
-    const { echo, port } = await startEcho();
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port }, oneWayDelayMs: 40 });
-    const socket = tcpConnect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
+    const { proxy, socket, received, close } = await echoThroughProxy({ oneWayDelayMs: 40 });
 
     const started = performance.now();
     for (const part of ['a', 'b', 'c']) socket.write(part);
-    await vi.waitFor(() => expect(received).toBe('abc'));
+    await vi.waitFor(() => expect(received()).toBe('abc'));
 
     expect(performance.now() - started).toBeGreaterThanOrEqual(79);
     expect(proxy.connections).toBe(1);
-    socket.destroy();
-    await proxy.close();
-    echo.close();
+    await close();
   });
 
   it('holds bytes while blackholed, then releases them; resets clients on resetAll', async () => {
-    const { echo, port } = await startEcho();
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
-    const socket = tcpConnect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
+    const { proxy, socket, received, close } = await echoThroughProxy();
 
     proxy.blackhole(true);
     socket.write('held');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(received).toBe('');
+    expect(received()).toBe('');
     proxy.blackhole(false);
-    await vi.waitFor(() => expect(received).toBe('held'));
+    await vi.waitFor(() => expect(received()).toBe('held'));
 
     proxy.resetAll();
     const [error] = await once(socket, 'error');
     expect(error).toMatchObject({ code: 'ECONNRESET' });
-    await proxy.close();
-    echo.close();
+    await close();
   });
 
   it('ends clients cleanly on finAll', async () => {
-    const { echo, port } = await startEcho();
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
-    const socket = tcpConnect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
+    const { proxy, socket, close } = await echoThroughProxy();
 
     proxy.finAll();
 
     await once(socket.resume(), 'end');
-    socket.destroy();
-    await proxy.close();
-    echo.close();
+    await close();
   });
 
   it('carries a whole SMTP session through the delay, QUIT and FIN included', async () => {

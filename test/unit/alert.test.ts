@@ -21,6 +21,13 @@ function issuesOf(input: unknown): { field: string; message: string }[] {
   throw new Error('expected a validation error');
 }
 
+/** Rows of [case, input, message] from cases grouped under the message they are refused with. */
+function byMessage(groups: Record<string, Record<string, string>>): [string, string, string][] {
+  return Object.entries(groups).flatMap(([message, cases]) =>
+    Object.entries(cases).map(([name, input]): [string, string, string] => [name, input, message]),
+  );
+}
+
 describe('parseAlert', () => {
   it('applies defaults: severity info and the configured recipients', () => {
     const alert = parseAlert({ subject: 'Disk full' }, config);
@@ -41,18 +48,28 @@ describe('parseAlert', () => {
     expect(alert.to).toEqual(['cto@example.org', 'anyone@ops.example.com']);
   });
 
-  it.each([
-    ['outside the allow-list', 'mallory@evil.example', 'not on the allowed recipients list'],
-    ['a subdomain of an allowed domain', 'x@sub.ops.example.com', 'not on the allowed recipients list'],
-    ['a display name', 'Ops <oncall@example.com>', 'bare ASCII address'],
-    ['a quoted local part', '"oncall@example.com x"@evil.example', 'bare ASCII address'],
-    ['a comment', 'oncall(comment)@example.com', 'local part'],
-    ['a group', 'team:oncall@example.com;', 'local part'],
-    ['two addresses in one', 'oncall@example.com,mallory@evil.example', 'single address'],
-    ['a zero-width space', 'oncall\u200b@example.com', 'bare ASCII address'],
-    ['a Cyrillic look-alike', 'оncall@example.com', 'bare ASCII address'],
-    ['a CRLF', 'oncall@example.com\r\nBcc: mallory@evil.example', 'bare ASCII address'],
-  ])('refuses a recipient with %s', (_name, recipient, message) => {
+  it.each(
+    byMessage({
+      'not on the allowed recipients list': {
+        'outside the allow-list': 'mallory@evil.example',
+        'a subdomain of an allowed domain': 'x@sub.ops.example.com',
+      },
+      'bare ASCII address': {
+        'a display name': 'Ops <oncall@example.com>',
+        'a quoted local part': '"oncall@example.com x"@evil.example',
+        'a zero-width space': 'oncall\u200b@example.com',
+        'a Cyrillic look-alike': 'оncall@example.com',
+        'a CRLF': 'oncall@example.com\r\nBcc: mallory@evil.example',
+      },
+      'local part': {
+        'a comment': 'oncall(comment)@example.com',
+        'a group': 'team:oncall@example.com;',
+      },
+      'single address': {
+        'two addresses in one': 'oncall@example.com,mallory@evil.example',
+      },
+    }),
+  )('refuses a recipient with %s', (_name, recipient, message) => {
     const issues = issuesOf({ subject: 's', to: [recipient] });
     expect(issues).toHaveLength(1);
     expect(issues[0]?.field).toBe('to[0]');
@@ -171,23 +188,27 @@ describe('parseAlert', () => {
     ]);
   });
 
-  it.each([
-    ['user-info before a look-alike host', 'https://runbooks.example.com@evil.example/x', 'user information'],
-    ['a user and password', 'https://admin:secret@runbooks.example.com/x', 'user information'],
-    ['a user only', 'https://admin@runbooks.example.com/', 'user information'],
-    [
-      'an encoded at-sign that the parser still reads as user-info',
-      'https://a%40b@evil.example/',
-      'user information',
-    ],
-    ['a CR LF', 'https://example.com/a\r\nBcc: x@evil.example', 'whitespace or control characters'],
-    ['a space', 'https://example.com/a b', 'whitespace or control characters'],
-    ['a leading space', ' https://example.com/', 'whitespace or control characters'],
-    ['a tab inside the host', 'https://exa\tmple.com/', 'whitespace or control characters'],
-    ['a NUL', 'https://example.com/\u0000', 'whitespace or control characters'],
-    ['a backslash that turns into a path', 'https://example.com\\@evil.example/', 'backslash'],
-    ['backslashes for slashes', 'https:\\\\evil.example\\x', 'backslash'],
-  ])('refuses a link with %s', (_name, url, message) => {
+  it.each(
+    byMessage({
+      'user information': {
+        'user-info before a look-alike host': 'https://runbooks.example.com@evil.example/x',
+        'a user and password': 'https://admin:secret@runbooks.example.com/x',
+        'a user only': 'https://admin@runbooks.example.com/',
+        'an encoded at-sign that the parser still reads as user-info': 'https://a%40b@evil.example/',
+      },
+      'whitespace or control characters': {
+        'a CR LF': 'https://example.com/a\r\nBcc: x@evil.example',
+        'a space': 'https://example.com/a b',
+        'a leading space': ' https://example.com/',
+        'a tab inside the host': 'https://exa\tmple.com/',
+        'a NUL': 'https://example.com/\u0000',
+      },
+      backslash: {
+        'a backslash that turns into a path': 'https://example.com\\@evil.example/',
+        'backslashes for slashes': 'https:\\\\evil.example\\x',
+      },
+    }),
+  )('refuses a link with %s', (_name, url, message) => {
     const issues = issuesOf({ subject: 's', links: [{ title: 'Runbook', url }] });
     expect(issues.map((issue) => issue.field)).toEqual(issues.map(() => 'links[0].url'));
     expect(issues.map((issue) => issue.message).join('; ')).toContain(message);
