@@ -12,13 +12,9 @@ import {
   sqsRecord,
 } from './support/deployment.ts';
 import { isObjectWithSubject } from './support/hostile-inputs.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+import { captureFileOutput } from './support/output-capture.ts';
 
-let output: OutputCapture;
-beforeAll(() => {
-  output = captureOutput();
-});
-afterAll(() => output.stop());
+captureFileOutput();
 
 const KNOWN_FIELDS = ['subject', 'text', 'severity', 'to', 'source', 'dedupKey', 'fields', 'links'];
 // The tags and attributes of our own HTML template; anything else in a received HTML part came from a caller.

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gmailReplies } from '../../local/gmail-replies.ts';
 import { alertEvent, sqsRecord, withDeployment } from './support/deployment.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+import { captureFileOutput } from './support/output-capture.ts';
 
-let output: OutputCapture;
-beforeAll(() => {
-  output = captureOutput();
-});
-afterAll(() => output.stop());
+captureFileOutput();
 
 // More SQS failures than the SDK's three attempts: the queue is down for this invocation.
 const SQS_DOWN = 6;
