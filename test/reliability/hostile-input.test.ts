@@ -1,5 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectParkedBySqs } from './support/dead-letters.ts';
 import {
   alertEvent,
   type Deployment,
@@ -41,17 +42,12 @@ describe('hostile input, named cases', () => {
     'SQS parks %s in the DLQ naming the field, and opens no SMTP connection',
     async (_name, input) => {
       const record = sqsRecord(input.body || ' ');
-      const before = suite.deployment.deadLetters().length;
 
-      const batch = await suite.sqs([record]);
+      const entry = await expectParkedBySqs(suite, record);
 
-      expect(batch).toEqual({ batchItemFailures: [] });
-      const entries = suite.deployment.deadLetters().slice(before);
-      expect(entries).toHaveLength(1);
-      expect(entries[0]?.Body).toBe(record.body);
-      expect(entries[0]?.MessageAttributes.failureClass?.StringValue).toBe(failureClass(input));
-      expect(entries[0]?.MessageAttributes.sourceId?.StringValue).toBe(record.messageId);
-      expectNamed(entries[0]?.MessageAttributes.reason?.StringValue, input);
+      expect(entry.MessageAttributes.failureClass?.StringValue).toBe(failureClass(input));
+      expect(entry.MessageAttributes.sourceId?.StringValue).toBe(record.messageId);
+      expectNamed(entry.MessageAttributes.reason?.StringValue, input);
       expect(suite.deployment.gmail.stats.connections).toBe(0);
     },
   );
