@@ -1,20 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ReceivedMessage } from '../../local/gmail-server.ts';
 import { anyText, disguisingCharacters, encodedWord, lineBreakers } from './support/arbitraries.ts';
-import {
-  alertEvent,
-  type Deployment,
-  deploy,
-  type EventBridgeInvoke,
-  type HttpInvoke,
-  type SqsInvoke,
-  sqsRecord,
-} from './support/deployment.ts';
+import { alertEvent, deployForSuite, sqsRecord } from './support/deployment.ts';
 import { isObjectWithSubject } from './support/hostile-inputs.ts';
-import { captureFileOutput } from './support/output-capture.ts';
-
-captureFileOutput();
 
 const KNOWN_FIELDS = ['subject', 'text', 'severity', 'to', 'source', 'dedupKey', 'fields', 'links'];
 // The tags and attributes of our own HTML template; anything else in a received HTML part came from a caller.
@@ -105,19 +94,9 @@ function placeValue(where: Placement, value: string): { alert: Record<string, un
 }
 
 describe('hostile input, properties (no SMTP connection may open)', () => {
-  let deployment: Deployment;
-  let http: HttpInvoke;
-  let sqs: SqsInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    http = await deployment.http();
-    sqs = await deployment.sqsHandler();
-  });
-  afterAll(async () => {
-    // Asserted once more over the whole run: nothing in this block ever reached Gmail.
-    expect(deployment.gmail.stats.connections).toBe(0);
-    await deployment.close();
-  });
+  const suite = deployForSuite();
+  // Asserted once more over the whole run: nothing in this block ever reached Gmail.
+  afterAll(() => expect(suite.deployment.gmail.stats.connections).toBe(0));
 
   it(
     'refuses a line break or control character anywhere in any header-bound value, naming the field',
@@ -128,12 +107,12 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
           const value = `${before}${breaker}${after}`;
           const { alert, field } = placeValue(where, value);
 
-          const response = await http(JSON.stringify(alert));
+          const response = await suite.http(JSON.stringify(alert));
 
           expect(response.statusCode).toBe(400);
           const { error } = JSON.parse(response.body);
           expect(error.fields.map((issue: { field: string }) => issue.field)).toContain(field);
-          expect(deployment.gmail.stats.connections).toBe(0);
+          expect(suite.deployment.gmail.stats.connections).toBe(0);
         }),
         { numRuns: 300 },
       );
@@ -155,7 +134,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
             const value = `${before}${disguise}${after}`;
             const { alert, field } = placeValue(where, value);
 
-            const response = await http(JSON.stringify(alert));
+            const response = await suite.http(JSON.stringify(alert));
 
             expect(response.statusCode).toBe(400);
             const { error } = JSON.parse(response.body);
@@ -180,7 +159,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
           const { alert, field } = placeValue(where, `${before}${word}${after}`.slice(0, 200));
           fc.pre(/=\?.*\?=/s.test(String(alert[where])));
 
-          const response = await http(JSON.stringify(alert));
+          const response = await suite.http(JSON.stringify(alert));
 
           expect(response.statusCode).toBe(400);
           expect(JSON.parse(response.body).error.fields).toContainEqual({
@@ -214,7 +193,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
             const url = `https://${info}@${name}${path}`;
             fc.pre(URL.canParse(url));
 
-            const response = await http(
+            const response = await suite.http(
               JSON.stringify({ subject: 'Disk full', links: [{ title: 'Runbook', url }] }),
             );
 
@@ -241,7 +220,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
         fc.asyncProperty(unknownKey, fc.jsonValue({ maxDepth: 2 }), async (key, value) => {
           const body = JSON.stringify({ subject: 'Disk full', [key]: value });
 
-          const response = await http(body);
+          const response = await suite.http(body);
 
           expect(response.statusCode).toBe(400);
           expect(JSON.parse(response.body).error.fields).toContainEqual({
@@ -270,7 +249,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
         fc.asyncProperty(body, fc.boolean(), async (raw, base64) => {
           // A body with a string subject may be a valid alert, which would be sent: not this block's business.
           fc.pre(!isObjectWithSubject(raw));
-          const response = await http(base64 ? Buffer.from(raw).toString('base64') : raw, {
+          const response = await suite.http(base64 ? Buffer.from(raw).toString('base64') : raw, {
             isBase64Encoded: base64,
           });
 
@@ -280,10 +259,10 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
           expect(response.body).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.m?js\b/);
 
           const record = sqsRecord(raw || ' ');
-          const dead = deployment.deadLetters().length;
-          expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+          const dead = suite.deployment.deadLetters().length;
+          expect(await suite.sqs([record])).toEqual({ batchItemFailures: [] });
           expect(
-            deployment
+            suite.deployment
               .deadLetters()
               .slice(dead)
               .map((entry) => entry.MessageAttributes.failureClass?.StringValue),
@@ -315,7 +294,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
         fc.asyncProperty(disguise, scheme, fc.webPath(), async (pad, name, path) => {
           const url = `${pad}${name.slice(0, 2)}${pad === '\t' || pad === '\n' ? pad : ''}${name.slice(2)}:${path || 'x'}`;
 
-          const response = await http(
+          const response = await suite.http(
             JSON.stringify({ subject: 'Disk full', links: [{ title: 'Runbook', url }] }),
           );
 
@@ -333,13 +312,7 @@ describe('hostile input, properties (no SMTP connection may open)', () => {
 });
 
 describe('HTML, script and header values in every field (delivered, escaped)', () => {
-  let deployment: Deployment;
-  let http: HttpInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    http = await deployment.http();
-  });
-  afterAll(() => deployment.close());
+  const suite = deployForSuite();
 
   const headerValue = anyText.filter((value) => oneLine(value) && value.trim().length > 0);
 
@@ -372,10 +345,10 @@ describe('HTML, script and header values in every field (delivered, escaped)', (
               links: [{ title: values.linkTitle, url }],
             };
 
-            const response = await http(JSON.stringify(alert));
+            const response = await suite.http(JSON.stringify(alert));
 
             expect(response.statusCode).toBe(200);
-            const mail = (await deployment.gmail.waitForMessages(sent)).find(
+            const mail = (await suite.deployment.gmail.waitForMessages(sent)).find(
               (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
             ) as ReceivedMessage;
             expect(mail.envelope.to).toEqual(['oncall@example.com']);
@@ -406,13 +379,7 @@ describe('HTML, script and header values in every field (delivered, escaped)', (
 });
 
 describe('links (delivered)', () => {
-  let deployment: Deployment;
-  let http: HttpInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    http = await deployment.http();
-  });
-  afterAll(() => deployment.close());
+  const suite = deployForSuite();
 
   it(
     'puts only the URL as parsed and serialised into the href and the text',
@@ -425,12 +392,12 @@ describe('links (delivered)', () => {
             sent += 1;
             const dedupKey = `link-${sent}`;
 
-            const response = await http(
+            const response = await suite.http(
               JSON.stringify({ subject: 'Link', dedupKey, links: [{ title: 'Runbook', url }] }),
             );
 
             expect(response.statusCode).toBe(200);
-            const mail = (await deployment.gmail.waitForMessages(sent)).find(
+            const mail = (await suite.deployment.gmail.waitForMessages(sent)).find(
               (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
             ) as ReceivedMessage;
             const serialised = new URL(url).href;
@@ -447,13 +414,7 @@ describe('links (delivered)', () => {
 });
 
 describe('any EventBridge event', () => {
-  let deployment: Deployment;
-  let eventBridge: EventBridgeInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    eventBridge = await deployment.eventBridge();
-  });
-  afterAll(() => deployment.close());
+  const suite = deployForSuite();
 
   it(
     'becomes a readable one-line alert to the configured recipients, or a DLQ entry; never a retry loop',
@@ -480,17 +441,17 @@ describe('any EventBridge event', () => {
         fc.asyncProperty(eventName, eventName, detail, async (detailType, source, value) => {
           sent += 1;
           const event = { ...alertEvent(value, `event-${sent}`), 'detail-type': detailType, source };
-          const mails = deployment.gmail.messages.length;
-          const dead = deployment.deadLetters().length;
+          const mails = suite.deployment.gmail.messages.length;
+          const dead = suite.deployment.deadLetters().length;
 
-          const outcome = await eventBridge(event);
+          const outcome = await suite.eventBridge(event);
 
           expect(outcome).toMatch(/^(delivered|parked)$/);
           if (outcome === 'parked') {
-            expect(deployment.deadLetters().length).toBe(dead + 1);
+            expect(suite.deployment.deadLetters().length).toBe(dead + 1);
             return;
           }
-          const mail = (await deployment.gmail.waitForMessages(mails + 1)).at(-1);
+          const mail = (await suite.deployment.gmail.waitForMessages(mails + 1)).at(-1);
           expect(mail?.envelope.to).toEqual(['oncall@example.com']);
           expect(mail?.parsed.subject).toMatch(/^\[(CRITICAL|HIGH|WARNING|INFO)\] /);
           // mailparser decodes encoded words as a reader would: nothing may decode into a line break.
