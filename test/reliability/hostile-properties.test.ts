@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ReceivedMessage } from '../../local/gmail-server.ts';
 import { anyText, disguisingCharacters, encodedWord, lineBreakers } from './support/arbitraries.ts';
 import { alertEvent, deployForSuite, sqsRecord } from './support/deployment.ts';
-import { isObjectWithSubject } from './support/hostile-inputs.ts';
+import { isObjectWithSubject, placeValue } from './support/hostile-inputs.ts';
 
 const KNOWN_FIELDS = ['subject', 'text', 'severity', 'to', 'source', 'dedupKey', 'fields', 'links'];
 // The tags and attributes of our own HTML template; anything else in a received HTML part came from a caller.
@@ -72,27 +72,6 @@ function decodeHeader(value: string): string {
 // Gmail); on a busy machine that can outlast the default test timeout without anything being wrong.
 // Every test in this file is such a property.
 const PROPERTY_TIMEOUT_MS = 60_000;
-
-type Placement = 'subject' | 'source' | 'dedupKey' | 'fieldKey' | 'linkTitle' | 'to';
-
-/** An alert with `value` in the named place, and the field an answer must name for it. */
-function placeValue(where: Placement, value: string): { alert: Record<string, unknown>; field: string } {
-  const alert: Record<string, unknown> = { subject: 'Disk full' };
-  switch (where) {
-    case 'fieldKey':
-      alert.fields = { [value]: 'x' };
-      return { alert, field: `fields.${value}` };
-    case 'linkTitle':
-      alert.links = [{ title: value, url: 'https://example.com/runbook' }];
-      return { alert, field: 'links[0].title' };
-    case 'to':
-      alert.to = [value];
-      return { alert, field: 'to[0]' };
-    default:
-      alert[where] = value;
-      return { alert, field: where };
-  }
-}
 
 describe('hostile input, properties (no SMTP connection may open)', { timeout: PROPERTY_TIMEOUT_MS }, () => {
   const suite = deployForSuite();
