@@ -52,6 +52,10 @@ const placed = (name: string, where: Placement, value: string): HostileInput => 
   return invalid(name, JSON.stringify(alert), field);
 };
 
+/** Refused for the URL of an alert's one link (titled `title`), naming `links[0].url`. */
+const refusedLink = (name: string, title: string, url: string): HostileInput =>
+  invalid(name, alert({ links: [{ title, url }] }), 'links[0].url');
+
 /** Whether a raw body parses to an object with a string `subject`: what could pass for an alert. */
 export function isObjectWithSubject(body: string): boolean {
   try {
@@ -194,27 +198,11 @@ export const malformed: HostileInput[] = [
     '{"subject":"Disk full","__proto__":{"to":["mallory@evil.example"]}}',
     '__proto__',
   ),
-  invalid(
-    'a javascript: link',
-    alert({ links: [{ title: 'x', url: 'javascript:alert(document.cookie)' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a javascript: link hidden by case and a tab',
-    alert({ links: [{ title: 'x', url: ' JavaScript\t:alert(1)' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'an http: link',
-    alert({ links: [{ title: 'x', url: 'http://example.com/runbook' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a data: link',
-    alert({ links: [{ title: 'x', url: 'data:text/html,<script>alert(1)</script>' }] }),
-    'links[0].url',
-  ),
-  invalid('a file: link', alert({ links: [{ title: 'x', url: 'file:///etc/passwd' }] }), 'links[0].url'),
+  refusedLink('a javascript: link', 'x', 'javascript:alert(document.cookie)'),
+  refusedLink('a javascript: link hidden by case and a tab', 'x', ' JavaScript\t:alert(1)'),
+  refusedLink('an http: link', 'x', 'http://example.com/runbook'),
+  refusedLink('a data: link', 'x', 'data:text/html,<script>alert(1)</script>'),
+  refusedLink('a file: link', 'x', 'file:///etc/passwd'),
   invalid(
     'an extra field in a link',
     alert({ links: [{ title: 'x', url: 'https://example.com', target: '_blank' }] }),
@@ -236,31 +224,15 @@ export const malformed: HostileInput[] = [
     '{"subject":"Disk full","fields":{"__proto__":"x"}}',
     'fields.__proto__',
   ),
-  invalid(
+  refusedLink(
     'a link whose user-info looks like the host',
-    alert({ links: [{ title: 'Runbook', url: 'https://runbooks.example.com@evil.example/x' }] }),
-    'links[0].url',
+    'Runbook',
+    'https://runbooks.example.com@evil.example/x',
   ),
-  invalid(
-    'a link with a user and password',
-    alert({ links: [{ title: 'Runbook', url: 'https://admin:secret@runbooks.example.com/x' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a link with CR LF in it',
-    alert({ links: [{ title: 'Runbook', url: 'https://example.com/x\r\nBcc: mallory@evil.example' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a link with a space in it',
-    alert({ links: [{ title: 'Runbook', url: 'https://example.com/x" onclick="alert(1)' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a link with a backslash in it',
-    alert({ links: [{ title: 'Runbook', url: 'https://example.com\\@evil.example/' }] }),
-    'links[0].url',
-  ),
+  refusedLink('a link with a user and password', 'Runbook', 'https://admin:secret@runbooks.example.com/x'),
+  refusedLink('a link with CR LF in it', 'Runbook', 'https://example.com/x\r\nBcc: mallory@evil.example'),
+  refusedLink('a link with a space in it', 'Runbook', 'https://example.com/x" onclick="alert(1)'),
+  refusedLink('a link with a backslash in it', 'Runbook', 'https://example.com\\@evil.example/'),
   { name: 'a body over 256 KB', body: alert({ text: 'x'.repeat(300_000) }), status: 413, field: 'body' },
 ];
 
