@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectParkedBySqs } from './support/dead-letters.ts';
 import { alertEvent, deployForSuite, sqsRecord } from './support/deployment.ts';
 
 // JSON.parse takes 100,000 levels; JSON.stringify and any recursive walk overflow at about 10,000.
@@ -41,17 +42,10 @@ describe('JSON nested thousands of levels deep', () => {
   });
 
   it.each(cases)('SQS parks %s as invalid with its reason, not retried', async (_name, input) => {
-    const record = sqsRecord(input.body);
-    const before = suite.deployment.deadLetters().length;
+    const entry = await expectParkedBySqs(suite, sqsRecord(input.body));
 
-    const batch = await suite.sqs([record]);
-
-    expect(batch).toEqual({ batchItemFailures: [] });
-    const entries = suite.deployment.deadLetters().slice(before);
-    expect(entries).toHaveLength(1);
-    expect(entries[0]?.Body).toBe(input.body);
-    expect(entries[0]?.MessageAttributes.failureClass?.StringValue).toBe('invalid');
-    expect(entries[0]?.MessageAttributes.reason?.StringValue).toBe(
+    expect(entry.MessageAttributes.failureClass?.StringValue).toBe('invalid');
+    expect(entry.MessageAttributes.reason?.StringValue).toBe(
       `Invalid alert: ${input.field}: is nested more than 32 levels deep`,
     );
     expect(suite.deployment.gmail.stats.connections).toBe(0);

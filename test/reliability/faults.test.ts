@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ALERT_TO,
   account,
@@ -25,13 +25,9 @@ import {
   findSecret,
   secretForms,
 } from './support/leak-search.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+import { captureFileOutput } from './support/output-capture.ts';
 
-let output: OutputCapture;
-beforeAll(() => {
-  output = captureOutput();
-});
-afterAll(() => output.stop());
+const output = captureFileOutput();
 
 const errorBody = (observation: Observation) => JSON.parse(observation.response?.body ?? '{}').error;
 

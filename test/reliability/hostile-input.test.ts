@@ -1,14 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  alertEvent,
-  type Deployment,
-  deploy,
-  deployForSuite,
-  type EventBridgeInvoke,
-  type HttpInvoke,
-  sqsRecord,
-} from './support/deployment.ts';
+import { describe, expect, it } from 'vitest';
+import { expectParkedBySqs } from './support/dead-letters.ts';
+import { alertEvent, deployForSuite, sqsRecord } from './support/deployment.ts';
 import { type HostileInput, hostileInputs } from './support/hostile-inputs.ts';
 
 const suite = deployForSuite();
@@ -41,17 +34,12 @@ describe('hostile input, named cases', () => {
     'SQS parks %s in the DLQ naming the field, and opens no SMTP connection',
     async (_name, input) => {
       const record = sqsRecord(input.body || ' ');
-      const before = suite.deployment.deadLetters().length;
 
-      const batch = await suite.sqs([record]);
+      const entry = await expectParkedBySqs(suite, record);
 
-      expect(batch).toEqual({ batchItemFailures: [] });
-      const entries = suite.deployment.deadLetters().slice(before);
-      expect(entries).toHaveLength(1);
-      expect(entries[0]?.Body).toBe(record.body);
-      expect(entries[0]?.MessageAttributes.failureClass?.StringValue).toBe(failureClass(input));
-      expect(entries[0]?.MessageAttributes.sourceId?.StringValue).toBe(record.messageId);
-      expectNamed(entries[0]?.MessageAttributes.reason?.StringValue, input);
+      expect(entry.MessageAttributes.failureClass?.StringValue).toBe(failureClass(input));
+      expect(entry.MessageAttributes.sourceId?.StringValue).toBe(record.messageId);
+      expectNamed(entry.MessageAttributes.reason?.StringValue, input);
       expect(suite.deployment.gmail.stats.connections).toBe(0);
     },
   );
@@ -76,15 +64,8 @@ describe('hostile input, named cases', () => {
 });
 
 describe('hostile but valid input: delivered as text, never as protocol', () => {
-  let smtp: Deployment;
-  let send: HttpInvoke;
-  let eventBridge: EventBridgeInvoke;
-  beforeAll(async () => {
-    smtp = await deploy();
-    send = await smtp.http();
-    eventBridge = await smtp.eventBridge();
-  });
-  afterAll(() => smtp.close());
+  // Its own deployment: these tests do send mail, and the block above counts no SMTP connections.
+  const delivering = deployForSuite();
 
   it.each([
     ['CRLF . CRLF', '\r\n.\r\n'],
@@ -92,40 +73,42 @@ describe('hostile but valid input: delivered as text, never as protocol', () => 
     ['LF . CRLF', '\n.\r\n'],
     ['CRLF . CR', '\r\n.\r'],
   ])('keeps SMTP smuggling with %s in the text inside the one message it sent', async (_name, end) => {
-    const before = smtp.gmail.messages.length;
+    const before = delivering.deployment.gmail.messages.length;
     const smuggled = `MAIL FROM:<mallory@evil.example>\r\nRCPT TO:<mallory@evil.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nspam`;
     const text = `disk full${end}${smuggled}${end}QUIT\r\n`;
 
-    const response = await send(
+    const response = await delivering.http(
       JSON.stringify({ subject: 'Smuggling probe', text, dedupKey: `smuggle-${before}` }),
     );
 
     expect(response.statusCode).toBe(200);
-    const after = await smtp.gmail.waitForMessages(before + 1);
+    const after = await delivering.deployment.gmail.waitForMessages(before + 1);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(smtp.gmail.messages).toHaveLength(before + 1);
+    expect(delivering.deployment.gmail.messages).toHaveLength(before + 1);
     expect(after.at(-1)?.envelope.to).toEqual(['oncall@example.com']);
     expect(after.at(-1)?.parsed.text).toContain('RCPT TO:<mallory@evil.example>');
-    expect(smtp.gmail.messages.flatMap((message) => message.envelope.to).join(' ')).not.toMatch(/evil/);
+    expect(
+      delivering.deployment.gmail.messages.flatMap((message) => message.envelope.to).join(' '),
+    ).not.toMatch(/evil/);
   });
 
   it('sends a link only as the URL parser serialises it', async () => {
-    const before = smtp.gmail.messages.length;
+    const before = delivering.deployment.gmail.messages.length;
     const url = 'HTTPS://Runbooks.EXAMPLE.com:443/a/../disk-full?q="<x>"#step-2';
 
-    const response = await send(
+    const response = await delivering.http(
       JSON.stringify({ subject: 'Link probe', dedupKey: 'link-probe', links: [{ title: 'Runbook', url }] }),
     );
 
     expect(response.statusCode).toBe(200);
-    const mail = (await smtp.gmail.waitForMessages(before + 1)).at(-1);
+    const mail = (await delivering.deployment.gmail.waitForMessages(before + 1)).at(-1);
     const serialised = 'https://runbooks.example.com/disk-full?q=%22%3Cx%3E%22#step-2';
     expect(String(mail?.parsed.html)).toContain(`<a href="${serialised}">Runbook</a>`);
     expect(mail?.parsed.text).toContain(`  Runbook: ${serialised}\n`);
   });
 
   it('delivers an alarm whose name carries an encoded word with a subject no reader decodes a line break from', async () => {
-    const before = smtp.gmail.messages.length;
+    const before = delivering.deployment.gmail.messages.length;
     const alarmName = 'db-1 =?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?= high';
     const event: EventBridgeEvent<string, unknown> = {
       ...alertEvent({ alarmName, state: { value: 'ALARM', reason: 'Threshold Crossed' } }),
@@ -133,10 +116,10 @@ describe('hostile but valid input: delivered as text, never as protocol', () => 
       'detail-type': 'CloudWatch Alarm State Change',
     };
 
-    const outcome = await eventBridge(event);
+    const outcome = await delivering.eventBridge(event);
 
     expect(outcome).toBe('delivered');
-    const mail = (await smtp.gmail.waitForMessages(before + 1)).at(-1);
+    const mail = (await delivering.deployment.gmail.waitForMessages(before + 1)).at(-1);
     // mailparser decodes encoded words in the subject as a mail reader does.
     expect(mail?.parsed.subject).toBe(
       '[CRITICAL] ALARM: db-1 = ?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?= high (us-east-1)',

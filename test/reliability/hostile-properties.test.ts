@@ -1,24 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ReceivedMessage } from '../../local/gmail-server.ts';
 import { anyText, disguisingCharacters, encodedWord, lineBreakers } from './support/arbitraries.ts';
-import {
-  alertEvent,
-  type Deployment,
-  deploy,
-  type EventBridgeInvoke,
-  type HttpInvoke,
-  type SqsInvoke,
-  sqsRecord,
-} from './support/deployment.ts';
-import { isObjectWithSubject } from './support/hostile-inputs.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
-
-let output: OutputCapture;
-beforeAll(() => {
-  output = captureOutput();
-});
-afterAll(() => output.stop());
+import { alertEvent, deployForSuite, sqsRecord } from './support/deployment.ts';
+import { isObjectWithSubject, placeValue } from './support/hostile-inputs.ts';
 
 const KNOWN_FIELDS = ['subject', 'text', 'severity', 'to', 'source', 'dedupKey', 'fields', 'links'];
 // The tags and attributes of our own HTML template; anything else in a received HTML part came from a caller.
@@ -85,426 +70,334 @@ function decodeHeader(value: string): string {
 
 // A property runs the built handlers up to 300 times (some runs deliver a mail through the loopback
 // Gmail); on a busy machine that can outlast the default test timeout without anything being wrong.
+// Every test in this file is such a property.
 const PROPERTY_TIMEOUT_MS = 60_000;
 
-type Placement = 'subject' | 'source' | 'dedupKey' | 'fieldKey' | 'linkTitle' | 'to';
+describe('hostile input, properties (no SMTP connection may open)', { timeout: PROPERTY_TIMEOUT_MS }, () => {
+  const suite = deployForSuite();
+  // Asserted once more over the whole run: nothing in this block ever reached Gmail.
+  afterAll(() => expect(suite.deployment.gmail.stats.connections).toBe(0));
 
-/** An alert with `value` in the named place, and the field an answer must name for it. */
-function placeValue(where: Placement, value: string): { alert: Record<string, unknown>; field: string } {
-  const alert: Record<string, unknown> = { subject: 'Disk full' };
-  switch (where) {
-    case 'fieldKey':
-      alert.fields = { [value]: 'x' };
-      return { alert, field: `fields.${value}` };
-    case 'linkTitle':
-      alert.links = [{ title: value, url: 'https://example.com/runbook' }];
-      return { alert, field: 'links[0].title' };
-    case 'to':
-      alert.to = [value];
-      return { alert, field: 'to[0]' };
-    default:
-      alert[where] = value;
-      return { alert, field: where };
+  /** Sends an alert whose one link is `url`: refused with 400, naming the link's URL and why. */
+  async function expectLinkRefused(url: string, message: string) {
+    const response = await suite.http(
+      JSON.stringify({ subject: 'Disk full', links: [{ title: 'Runbook', url }] }),
+    );
+
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.fields).toContainEqual({ field: 'links[0].url', message });
   }
-}
 
-describe('hostile input, properties (no SMTP connection may open)', () => {
-  let deployment: Deployment;
-  let http: HttpInvoke;
-  let sqs: SqsInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    http = await deployment.http();
-    sqs = await deployment.sqsHandler();
-  });
-  afterAll(async () => {
-    // Asserted once more over the whole run: nothing in this block ever reached Gmail.
-    expect(deployment.gmail.stats.connections).toBe(0);
-    await deployment.close();
+  it('refuses a line break or control character anywhere in any header-bound value, naming the field', async () => {
+    const placement = fc.constantFrom('subject', 'source', 'dedupKey', 'fieldKey', 'linkTitle', 'to');
+    await fc.assert(
+      fc.asyncProperty(placement, anyText, lineBreakers, anyText, async (where, before, breaker, after) => {
+        const value = `${before}${breaker}${after}`;
+        const { alert, field } = placeValue(where, value);
+
+        const response = await suite.http(JSON.stringify(alert));
+
+        expect(response.statusCode).toBe(400);
+        const { error } = JSON.parse(response.body);
+        expect(error.fields.map((issue: { field: string }) => issue.field)).toContain(field);
+        expect(suite.deployment.gmail.stats.connections).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
-  it(
-    'refuses a line break or control character anywhere in any header-bound value, naming the field',
-    async () => {
-      const placement = fc.constantFrom('subject', 'source', 'dedupKey', 'fieldKey', 'linkTitle', 'to');
-      await fc.assert(
-        fc.asyncProperty(placement, anyText, lineBreakers, anyText, async (where, before, breaker, after) => {
-          const value = `${before}${breaker}${after}`;
+  it('refuses a bidi control or invisible character anywhere in a one-line value, naming the field', async () => {
+    const placement = fc.constantFrom('subject', 'source', 'dedupKey', 'fieldKey', 'linkTitle');
+    await fc.assert(
+      fc.asyncProperty(
+        placement,
+        anyText,
+        disguisingCharacters,
+        anyText,
+        async (where, before, disguise, after) => {
+          const value = `${before}${disguise}${after}`;
           const { alert, field } = placeValue(where, value);
 
-          const response = await http(JSON.stringify(alert));
+          const response = await suite.http(JSON.stringify(alert));
 
           expect(response.statusCode).toBe(400);
           const { error } = JSON.parse(response.body);
-          expect(error.fields.map((issue: { field: string }) => issue.field)).toContain(field);
-          expect(deployment.gmail.stats.connections).toBe(0);
-        }),
-        { numRuns: 300 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
-
-  it(
-    'refuses a bidi control or invisible character anywhere in a one-line value, naming the field',
-    async () => {
-      const placement = fc.constantFrom('subject', 'source', 'dedupKey', 'fieldKey', 'linkTitle');
-      await fc.assert(
-        fc.asyncProperty(
-          placement,
-          anyText,
-          disguisingCharacters,
-          anyText,
-          async (where, before, disguise, after) => {
-            const value = `${before}${disguise}${after}`;
-            const { alert, field } = placeValue(where, value);
-
-            const response = await http(JSON.stringify(alert));
-
-            expect(response.statusCode).toBe(400);
-            const { error } = JSON.parse(response.body);
-            expect(error.fields).toContainEqual({
-              field,
-              message: 'must not contain bidirectional controls or invisible characters (U+202E, U+200B, …)',
-            });
-          },
-        ),
-        { numRuns: 150 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
-
-  it(
-    'refuses an RFC 2047 encoded word anywhere in a value bound for a header, naming the field',
-    async () => {
-      const placement = fc.constantFrom('subject', 'source', 'dedupKey');
-      await fc.assert(
-        fc.asyncProperty(placement, anyText, encodedWord, anyText, async (where, before, word, after) => {
-          const { alert, field } = placeValue(where, `${before}${word}${after}`.slice(0, 200));
-          fc.pre(/=\?.*\?=/s.test(String(alert[where])));
-
-          const response = await http(JSON.stringify(alert));
-
-          expect(response.statusCode).toBe(400);
-          expect(JSON.parse(response.body).error.fields).toContainEqual({
+          expect(error.fields).toContainEqual({
             field,
-            message: 'must not contain an RFC 2047 encoded word ("=?…?=")',
+            message: 'must not contain bidirectional controls or invisible characters (U+202E, U+200B, …)',
           });
-        }),
-        { numRuns: 150 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 
-  it(
-    'refuses every https:// link that carries user information',
-    async () => {
-      const userInfo = fc.oneof(
-        fc.constantFrom('runbooks.example.com', 'admin:secret', 'a%40b', ':x', 'user:'),
-        fc.stringMatching(/^[a-z0-9._~-]{1,12}(:[a-z0-9._~-]{0,12})?$/),
-      );
-      const host = fc.oneof(
-        fc.constantFrom('runbooks.example.com', 'evil.example', 'xn--bcher-kva.example', '127.0.0.1'),
-        fc.stringMatching(/^[a-z][a-z0-9-]{0,10}\.[a-z]{2,6}$/),
-      );
-      await fc.assert(
-        fc.asyncProperty(
-          userInfo,
-          host,
-          fc.constantFrom('', '/', '/disk-full', '/x?q=1#a'),
-          async (info, name, path) => {
-            const url = `https://${info}@${name}${path}`;
-            fc.pre(URL.canParse(url));
+  it('refuses an RFC 2047 encoded word anywhere in a value bound for a header, naming the field', async () => {
+    const placement = fc.constantFrom('subject', 'source', 'dedupKey');
+    await fc.assert(
+      fc.asyncProperty(placement, anyText, encodedWord, anyText, async (where, before, word, after) => {
+        const { alert, field } = placeValue(where, `${before}${word}${after}`.slice(0, 200));
+        fc.pre(/=\?.*\?=/s.test(String(alert[where])));
 
-            const response = await http(
-              JSON.stringify({ subject: 'Disk full', links: [{ title: 'Runbook', url }] }),
-            );
+        const response = await suite.http(JSON.stringify(alert));
 
-            expect(response.statusCode).toBe(400);
-            expect(JSON.parse(response.body).error.fields).toContainEqual({
-              field: 'links[0].url',
-              message: 'must not contain user information ("user:password@" before the host)',
-            });
-          },
-        ),
-        { numRuns: 100 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body).error.fields).toContainEqual({
+          field,
+          message: 'must not contain an RFC 2047 encoded word ("=?…?=")',
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
 
-  it(
-    'refuses any field it does not know, naming it',
-    async () => {
-      const unknownKey = fc
-        .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
-        .filter((key) => !KNOWN_FIELDS.includes(key));
-      await fc.assert(
-        fc.asyncProperty(unknownKey, fc.jsonValue({ maxDepth: 2 }), async (key, value) => {
-          const body = JSON.stringify({ subject: 'Disk full', [key]: value });
+  it('refuses every https:// link that carries user information', async () => {
+    const userInfo = fc.oneof(
+      fc.constantFrom('runbooks.example.com', 'admin:secret', 'a%40b', ':x', 'user:'),
+      fc.stringMatching(/^[a-z0-9._~-]{1,12}(:[a-z0-9._~-]{0,12})?$/),
+    );
+    const host = fc.oneof(
+      fc.constantFrom('runbooks.example.com', 'evil.example', 'xn--bcher-kva.example', '127.0.0.1'),
+      fc.stringMatching(/^[a-z][a-z0-9-]{0,10}\.[a-z]{2,6}$/),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        userInfo,
+        host,
+        fc.constantFrom('', '/', '/disk-full', '/x?q=1#a'),
+        async (info, name, path) => {
+          const url = `https://${info}@${name}${path}`;
+          fc.pre(URL.canParse(url));
 
-          const response = await http(body);
-
-          expect(response.statusCode).toBe(400);
-          expect(JSON.parse(response.body).error.fields).toContainEqual({
-            field: key,
-            message: 'is not a known field',
-          });
-        }),
-        { numRuns: 150 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
-
-  it(
-    'answers any body that is not an alert with 400 or 413, never a 5xx or a stack trace, over HTTP and SQS',
-    async () => {
-      const body = fc.oneof(
-        fc.string({ unit: 'binary', maxLength: 200 }),
-        fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? 'null'),
-        fc
-          .record({ subject: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: [] })
-          .map((value) => JSON.stringify(value)),
-        fc.string({ unit: 'binary-ascii', maxLength: 200 }),
-      );
-      await fc.assert(
-        fc.asyncProperty(body, fc.boolean(), async (raw, base64) => {
-          // A body with a string subject may be a valid alert, which would be sent: not this block's business.
-          fc.pre(!isObjectWithSubject(raw));
-          const response = await http(base64 ? Buffer.from(raw).toString('base64') : raw, {
-            isBase64Encoded: base64,
-          });
-
-          expect([400, 413]).toContain(response.statusCode);
-          const { error } = JSON.parse(response.body);
-          expect(error.class).toMatch(/^(invalid|too-large)$/);
-          expect(response.body).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.m?js\b/);
-
-          const record = sqsRecord(raw || ' ');
-          const dead = deployment.deadLetters().length;
-          expect(await sqs([record])).toEqual({ batchItemFailures: [] });
-          expect(
-            deployment
-              .deadLetters()
-              .slice(dead)
-              .map((entry) => entry.MessageAttributes.failureClass?.StringValue),
-          ).toEqual([expect.stringMatching(/^(invalid|too-large)$/)]);
-        }),
-        { numRuns: 100 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
-
-  it(
-    'refuses every link that is not https://, however it is spelled',
-    async () => {
-      const scheme = fc.constantFrom(
-        'javascript',
-        'JavaScript',
-        'vbscript',
-        'data',
-        'http',
-        'HTTP',
-        'file',
-        'ftp',
-        'mailto',
-        'blob',
-      );
-      const disguise = fc.constantFrom('', ' ', '\t', '\u0000', '\n');
-      await fc.assert(
-        fc.asyncProperty(disguise, scheme, fc.webPath(), async (pad, name, path) => {
-          const url = `${pad}${name.slice(0, 2)}${pad === '\t' || pad === '\n' ? pad : ''}${name.slice(2)}:${path || 'x'}`;
-
-          const response = await http(
-            JSON.stringify({ subject: 'Disk full', links: [{ title: 'Runbook', url }] }),
+          await expectLinkRefused(
+            url,
+            'must not contain user information ("user:password@" before the host)',
           );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 
-          expect(response.statusCode).toBe(400);
-          expect(JSON.parse(response.body).error.fields).toContainEqual({
-            field: 'links[0].url',
-            message: 'must be an https:// URL',
-          });
-        }),
-        { numRuns: 150 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
+  it('refuses any field it does not know, naming it', async () => {
+    const unknownKey = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
+      .filter((key) => !KNOWN_FIELDS.includes(key));
+    await fc.assert(
+      fc.asyncProperty(unknownKey, fc.jsonValue({ maxDepth: 2 }), async (key, value) => {
+        const body = JSON.stringify({ subject: 'Disk full', [key]: value });
+
+        const response = await suite.http(body);
+
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body).error.fields).toContainEqual({
+          field: key,
+          message: 'is not a known field',
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('answers any body that is not an alert with 400 or 413, never a 5xx or a stack trace, over HTTP and SQS', async () => {
+    const body = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? 'null'),
+      fc
+        .record({ subject: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: [] })
+        .map((value) => JSON.stringify(value)),
+      fc.string({ unit: 'binary-ascii', maxLength: 200 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, fc.boolean(), async (raw, base64) => {
+        // A body with a string subject may be a valid alert, which would be sent: not this block's business.
+        fc.pre(!isObjectWithSubject(raw));
+        const response = await suite.http(base64 ? Buffer.from(raw).toString('base64') : raw, {
+          isBase64Encoded: base64,
+        });
+
+        expect([400, 413]).toContain(response.statusCode);
+        const { error } = JSON.parse(response.body);
+        expect(error.class).toMatch(/^(invalid|too-large)$/);
+        expect(response.body).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.m?js\b/);
+
+        const record = sqsRecord(raw || ' ');
+        const dead = suite.deployment.deadLetters().length;
+        expect(await suite.sqs([record])).toEqual({ batchItemFailures: [] });
+        expect(
+          suite.deployment
+            .deadLetters()
+            .slice(dead)
+            .map((entry) => entry.MessageAttributes.failureClass?.StringValue),
+        ).toEqual([expect.stringMatching(/^(invalid|too-large)$/)]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses every link that is not https://, however it is spelled', async () => {
+    const scheme = fc.constantFrom(
+      'javascript',
+      'JavaScript',
+      'vbscript',
+      'data',
+      'http',
+      'HTTP',
+      'file',
+      'ftp',
+      'mailto',
+      'blob',
+    );
+    const disguise = fc.constantFrom('', ' ', '\t', '\u0000', '\n');
+    await fc.assert(
+      fc.asyncProperty(disguise, scheme, fc.webPath(), async (pad, name, path) => {
+        const url = `${pad}${name.slice(0, 2)}${pad === '\t' || pad === '\n' ? pad : ''}${name.slice(2)}:${path || 'x'}`;
+
+        await expectLinkRefused(url, 'must be an https:// URL');
+      }),
+      { numRuns: 150 },
+    );
+  });
 });
 
-describe('HTML, script and header values in every field (delivered, escaped)', () => {
-  let deployment: Deployment;
-  let http: HttpInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    http = await deployment.http();
-  });
-  afterAll(() => deployment.close());
+describe('HTML, script and header values in every field (delivered, escaped)', {
+  timeout: PROPERTY_TIMEOUT_MS,
+}, () => {
+  const suite = deployForSuite();
 
   const headerValue = anyText.filter((value) => oneLine(value) && value.trim().length > 0);
 
-  it(
-    'escapes every caller value in the HTML part and keeps the headers exactly ours',
-    async () => {
-      let sent = 0;
-      await fc.assert(
-        fc.asyncProperty(
-          fc.record({
-            subject: headerValue,
-            text: anyText,
-            source: headerValue,
-            fieldKey: headerValue,
-            fieldValue: anyText,
-            linkTitle: headerValue,
-            linkQuery: anyText,
-          }),
-          async (values) => {
-            sent += 1;
-            const dedupKey = `html-${sent}`;
-            const url = `https://example.com/runbook?q=${encodeURIComponent(values.linkQuery)}&raw="<b>'`;
-            const alert = {
-              subject: values.subject,
-              text: values.text,
-              severity: 'critical',
-              source: values.source,
-              dedupKey,
-              fields: { [values.fieldKey]: values.fieldValue },
-              links: [{ title: values.linkTitle, url }],
-            };
-
-            const response = await http(JSON.stringify(alert));
-
-            expect(response.statusCode).toBe(200);
-            const mail = (await deployment.gmail.waitForMessages(sent)).find(
-              (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
-            ) as ReceivedMessage;
-            expect(mail.envelope.to).toEqual(['oncall@example.com']);
-            const html = String(mail.parsed.html);
-            for (const tag of html.matchAll(/<\/?([^\s>/]+)([^>]*)>/g)) {
-              expect(TEMPLATE_TAGS).toContain(tag[1]?.toLowerCase());
-              for (const attribute of (tag[2] ?? '').matchAll(/([^\s=]+)(?:="([^"]*)")?/g)) {
-                expect(TEMPLATE_ATTRIBUTES).toContain(attribute[1]?.toLowerCase());
-                if (attribute[1] === 'href')
-                  expect(attribute[2]).toMatch(/^https:\/\/example\.com\/runbook\?/);
-              }
-            }
-            // The text part carries the values as they were sent.
-            expect(mail.parsed.text).toContain(values.fieldValue.replace(/\r\n?/g, '\n'));
-            expect(squash(String(mail.parsed.subject))).toBe(squash(`[CRITICAL] ${values.subject}`));
-            expect(squash(decodeHeader(String(mail.parsed.headers.get('x-alert-source'))))).toBe(
-              squash(values.source),
-            );
-            for (const name of ['bcc', 'cc', 'reply-to', 'sender', 'x-injected'])
-              expect(mail.parsed.headers.has(name)).toBe(false);
-          },
-        ),
-        { numRuns: 40 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
-});
-
-describe('links (delivered)', () => {
-  let deployment: Deployment;
-  let http: HttpInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    http = await deployment.http();
-  });
-  afterAll(() => deployment.close());
-
-  it(
-    'puts only the URL as parsed and serialised into the href and the text',
-    async () => {
-      let sent = 0;
-      await fc.assert(
-        fc.asyncProperty(
-          fc.webUrl({ validSchemes: ['https'], withQueryParameters: true, withFragments: true }),
-          async (url) => {
-            sent += 1;
-            const dedupKey = `link-${sent}`;
-
-            const response = await http(
-              JSON.stringify({ subject: 'Link', dedupKey, links: [{ title: 'Runbook', url }] }),
-            );
-
-            expect(response.statusCode).toBe(200);
-            const mail = (await deployment.gmail.waitForMessages(sent)).find(
-              (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
-            ) as ReceivedMessage;
-            const serialised = new URL(url).href;
-            const hrefs = [...String(mail.parsed.html).matchAll(/href="([^"]*)"/g)].map((match) => match[1]);
-            expect(hrefs).toEqual([serialised.replaceAll('&', '&amp;').replaceAll("'", '&#39;')]);
-            expect(mail.parsed.text).toContain(`  Runbook: ${serialised}\n`);
-          },
-        ),
-        { numRuns: 40 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
-});
-
-describe('any EventBridge event', () => {
-  let deployment: Deployment;
-  let eventBridge: EventBridgeInvoke;
-  beforeAll(async () => {
-    deployment = await deploy();
-    eventBridge = await deployment.eventBridge();
-  });
-  afterAll(() => deployment.close());
-
-  it(
-    'becomes a readable one-line alert to the configured recipients, or a DLQ entry; never a retry loop',
-    async () => {
-      const detail = fc.oneof(
-        fc.jsonValue({ maxDepth: 3 }),
-        fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), {
-          maxKeys: 8,
+  it('escapes every caller value in the HTML part and keeps the headers exactly ours', async () => {
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          subject: headerValue,
+          text: anyText,
+          source: headerValue,
+          fieldKey: headerValue,
+          fieldValue: anyText,
+          linkTitle: headerValue,
+          linkQuery: anyText,
         }),
-        fc.record(
-          { subject: anyText, to: fc.array(anyText, { maxLength: 2 }), text: anyText },
-          { requiredKeys: ['subject'] },
-        ),
-      );
-      // Event-supplied names may carry encoded words and disguises: they are neutralised, never refused.
-      const eventName = fc.oneof(
-        anyText,
-        fc
-          .tuple(anyText, fc.oneof(encodedWord, disguisingCharacters), anyText)
-          .map((parts) => parts.join('')),
-      );
-      let sent = 0;
-      await fc.assert(
-        fc.asyncProperty(eventName, eventName, detail, async (detailType, source, value) => {
+        async (values) => {
           sent += 1;
-          const event = { ...alertEvent(value, `event-${sent}`), 'detail-type': detailType, source };
-          const mails = deployment.gmail.messages.length;
-          const dead = deployment.deadLetters().length;
+          const dedupKey = `html-${sent}`;
+          const url = `https://example.com/runbook?q=${encodeURIComponent(values.linkQuery)}&raw="<b>'`;
+          const alert = {
+            subject: values.subject,
+            text: values.text,
+            severity: 'critical',
+            source: values.source,
+            dedupKey,
+            fields: { [values.fieldKey]: values.fieldValue },
+            links: [{ title: values.linkTitle, url }],
+          };
 
-          const outcome = await eventBridge(event);
+          const response = await suite.http(JSON.stringify(alert));
 
-          expect(outcome).toMatch(/^(delivered|parked)$/);
-          if (outcome === 'parked') {
-            expect(deployment.deadLetters().length).toBe(dead + 1);
-            return;
+          expect(response.statusCode).toBe(200);
+          const mail = (await suite.deployment.gmail.waitForMessages(sent)).find(
+            (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
+          ) as ReceivedMessage;
+          expect(mail.envelope.to).toEqual(['oncall@example.com']);
+          const html = String(mail.parsed.html);
+          for (const tag of html.matchAll(/<\/?([^\s>/]+)([^>]*)>/g)) {
+            expect(TEMPLATE_TAGS).toContain(tag[1]?.toLowerCase());
+            for (const attribute of (tag[2] ?? '').matchAll(/([^\s=]+)(?:="([^"]*)")?/g)) {
+              expect(TEMPLATE_ATTRIBUTES).toContain(attribute[1]?.toLowerCase());
+              if (attribute[1] === 'href') expect(attribute[2]).toMatch(/^https:\/\/example\.com\/runbook\?/);
+            }
           }
-          const mail = (await deployment.gmail.waitForMessages(mails + 1)).at(-1);
-          expect(mail?.envelope.to).toEqual(['oncall@example.com']);
-          expect(mail?.parsed.subject).toMatch(/^\[(CRITICAL|HIGH|WARNING|INFO)\] /);
-          // mailparser decodes encoded words as a reader would: nothing may decode into a line break.
-          expect(mail?.parsed.subject).not.toMatch(/[\r\n]/);
-          expect(mail?.parsed.subject).not.toMatch(DISGUISE);
-          expect(mail?.parsed.text).not.toMatch(/\[object Object\]/);
-        }),
-        { numRuns: 60 },
-      );
-    },
-    PROPERTY_TIMEOUT_MS,
-  );
+          // The text part carries the values as they were sent.
+          expect(mail.parsed.text).toContain(values.fieldValue.replace(/\r\n?/g, '\n'));
+          expect(squash(String(mail.parsed.subject))).toBe(squash(`[CRITICAL] ${values.subject}`));
+          expect(squash(decodeHeader(String(mail.parsed.headers.get('x-alert-source'))))).toBe(
+            squash(values.source),
+          );
+          for (const name of ['bcc', 'cc', 'reply-to', 'sender', 'x-injected'])
+            expect(mail.parsed.headers.has(name)).toBe(false);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('links (delivered)', { timeout: PROPERTY_TIMEOUT_MS }, () => {
+  const suite = deployForSuite();
+
+  it('puts only the URL as parsed and serialised into the href and the text', async () => {
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.webUrl({ validSchemes: ['https'], withQueryParameters: true, withFragments: true }),
+        async (url) => {
+          sent += 1;
+          const dedupKey = `link-${sent}`;
+
+          const response = await suite.http(
+            JSON.stringify({ subject: 'Link', dedupKey, links: [{ title: 'Runbook', url }] }),
+          );
+
+          expect(response.statusCode).toBe(200);
+          const mail = (await suite.deployment.gmail.waitForMessages(sent)).find(
+            (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
+          ) as ReceivedMessage;
+          const serialised = new URL(url).href;
+          const hrefs = [...String(mail.parsed.html).matchAll(/href="([^"]*)"/g)].map((match) => match[1]);
+          expect(hrefs).toEqual([serialised.replaceAll('&', '&amp;').replaceAll("'", '&#39;')]);
+          expect(mail.parsed.text).toContain(`  Runbook: ${serialised}\n`);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('any EventBridge event', { timeout: PROPERTY_TIMEOUT_MS }, () => {
+  const suite = deployForSuite();
+
+  it('becomes a readable one-line alert to the configured recipients, or a DLQ entry; never a retry loop', async () => {
+    const detail = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), {
+        maxKeys: 8,
+      }),
+      fc.record(
+        { subject: anyText, to: fc.array(anyText, { maxLength: 2 }), text: anyText },
+        { requiredKeys: ['subject'] },
+      ),
+    );
+    // Event-supplied names may carry encoded words and disguises: they are neutralised, never refused.
+    const eventName = fc.oneof(
+      anyText,
+      fc.tuple(anyText, fc.oneof(encodedWord, disguisingCharacters), anyText).map((parts) => parts.join('')),
+    );
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(eventName, eventName, detail, async (detailType, source, value) => {
+        sent += 1;
+        const event = { ...alertEvent(value, `event-${sent}`), 'detail-type': detailType, source };
+        const mails = suite.deployment.gmail.messages.length;
+        const dead = suite.deployment.deadLetters().length;
+
+        const outcome = await suite.eventBridge(event);
+
+        expect(outcome).toMatch(/^(delivered|parked)$/);
+        if (outcome === 'parked') {
+          expect(suite.deployment.deadLetters().length).toBe(dead + 1);
+          return;
+        }
+        const mail = (await suite.deployment.gmail.waitForMessages(mails + 1)).at(-1);
+        expect(mail?.envelope.to).toEqual(['oncall@example.com']);
+        expect(mail?.parsed.subject).toMatch(/^\[(CRITICAL|HIGH|WARNING|INFO)\] /);
+        // mailparser decodes encoded words as a reader would: nothing may decode into a line break.
+        expect(mail?.parsed.subject).not.toMatch(/[\r\n]/);
+        expect(mail?.parsed.subject).not.toMatch(DISGUISE);
+        expect(mail?.parsed.text).not.toMatch(/\[object Object\]/);
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

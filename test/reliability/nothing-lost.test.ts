@@ -1,23 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gmailReplies } from '../../local/gmail-replies.ts';
-import { alertEvent, sqsRecord, withDeployment } from './support/deployment.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+import type { SmtpFault } from '../../local/gmail-server.ts';
+import { alertEvent, type Deployment, sqsRecord, withDeployment } from './support/deployment.ts';
+import { captureFileOutput } from './support/output-capture.ts';
 
-let output: OutputCapture;
-beforeAll(() => {
-  output = captureOutput();
-});
-afterAll(() => output.stop());
+captureFileOutput();
 
 // More SQS failures than the SDK's three attempts: the queue is down for this invocation.
 const SQS_DOWN = 6;
+
+/** Gmail refuses the next alert with `refusal`, and the queue and the DLQ are down for this invocation. */
+function refuseWithQueuesDown(deployment: Deployment, refusal: SmtpFault) {
+  deployment.gmail.failNext(refusal);
+  deployment.sqs.failNext(SQS_DOWN, 'internal');
+}
 
 describe('nothing is dropped when the durable side fails too', () => {
   it('HTTP answers 503 with Retry-After when Gmail is briefly unavailable and the fallback queue is down', async () => {
     await withDeployment({}, async (deployment) => {
       const http = await deployment.http();
-      deployment.gmail.failNext({ at: 'mail', ...gmailReplies.tryAgainLater });
-      deployment.sqs.failNext(SQS_DOWN, 'internal');
+      refuseWithQueuesDown(deployment, { at: 'mail', ...gmailReplies.tryAgainLater });
 
       const response = await http(JSON.stringify({ subject: 'Queue down too', dedupKey: 'queue-down' }));
 
@@ -32,8 +34,7 @@ describe('nothing is dropped when the durable side fails too', () => {
   it('SQS reports a permanent failure as a batch failure when the DLQ is down, instead of dropping it', async () => {
     await withDeployment({}, async (deployment) => {
       const sqs = await deployment.sqsHandler();
-      deployment.gmail.failNext({ at: 'data', ...gmailReplies.messageTooBig });
-      deployment.sqs.failNext(SQS_DOWN, 'internal');
+      refuseWithQueuesDown(deployment, { at: 'data', ...gmailReplies.messageTooBig });
       const record = sqsRecord(JSON.stringify({ subject: 'DLQ down', dedupKey: 'dlq-down' }));
 
       const batch = await sqs([record]);
@@ -46,8 +47,7 @@ describe('nothing is dropped when the durable side fails too', () => {
   it('EventBridge throws a permanent failure when the DLQ is down, so the on-failure destination keeps it', async () => {
     await withDeployment({}, async (deployment) => {
       const eventBridge = await deployment.eventBridge();
-      deployment.gmail.failNext({ at: 'data', ...gmailReplies.messageTooBig });
-      deployment.sqs.failNext(SQS_DOWN, 'internal');
+      refuseWithQueuesDown(deployment, { at: 'data', ...gmailReplies.messageTooBig });
 
       await expect(
         eventBridge(alertEvent({ subject: 'DLQ down', dedupKey: 'eb-dlq-down' })),

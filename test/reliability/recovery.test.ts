@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gmailReplies } from '../../local/gmail-replies.ts';
 import {
   account,
@@ -9,13 +9,9 @@ import {
   sqsRecord,
   withDeployment,
 } from './support/deployment.ts';
-import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+import { captureFileOutput } from './support/output-capture.ts';
 
-let output: OutputCapture;
-beforeAll(() => {
-  output = captureOutput();
-});
-afterAll(() => output.stop());
+captureFileOutput();
 
 const alert = (dedupKey: string) => JSON.stringify({ subject: `Recovery: ${dedupKey}`, dedupKey });
 const deliveredKeys = (deployment: Deployment) =>

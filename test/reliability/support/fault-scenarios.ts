@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
-import { gmailReplies } from '../../../local/gmail-replies.ts';
+import { type GmailReply, gmailReplies } from '../../../local/gmail-replies.ts';
+import type { SmtpFault } from '../../../local/gmail-server.ts';
 import type { SqsStoredMessage } from '../../../local/sqs-endpoint.ts';
 import { createUntrustedCertificate } from '../../../local/tls.ts';
 import {
@@ -199,6 +200,36 @@ async function invoker(deployment: Deployment, trigger: Trigger) {
   };
 }
 
+/** Gmail answers the next `at` command with `reply` instead of going on. */
+const gmailAnswers = (at: SmtpFault['at'], reply: GmailReply) => (deployment: Deployment) =>
+  deployment.gmail.failNext({ at, ...reply });
+
+/** A fault that passes: the alert is kept for a later attempt, and the advice says it is retried with back-off. */
+const retriedLater: Expected = { outcome: 'retried', failureClass: 'transient', advice: 'transient' };
+
+/** A fault the alert can never get past as sent: parked in the DLQ (HTTP: 502) with this class and advice. */
+const deadLettered = (
+  failureClass: Extract<Expected, { outcome: 'dead-lettered' }>['failureClass'],
+  advice: Advice,
+): Expected => ({ outcome: 'dead-lettered', failureClass, advice });
+
+/**
+ * A warm pooled connection the server or the path forgot while the function was frozen, found out on
+ * reuse: the client must open a new one and deliver.
+ */
+const forgottenOnReuse = (
+  name: string,
+  fault: string,
+  flows: 'forgotten-fin' | 'forgotten-rst',
+): FaultScenario => ({
+  name,
+  fault,
+  deployment: () => ({ natPath: true }),
+  warm: true,
+  arrange: (deployment) => deployment.nat?.setOpenFlows(flows),
+  expected: { outcome: 'delivered' },
+});
+
 const noAuthEver = (observation: Observation) => {
   if (observation.deployment.gmail.stats.authAttempts !== 0) {
     throw new Error(`expected no AUTH attempt, saw ${observation.deployment.gmail.stats.authAttempts}`);
@@ -210,22 +241,16 @@ const noAuthEver = (observation: Observation) => {
  * the per-trigger fault tests, the never-leaked test and the scenario table in SECURITY.md.
  */
 export const faultScenarios: FaultScenario[] = [
-  {
-    name: 'idle connection closed (FIN) while frozen, seen on reuse',
-    fault: 'server closed the warm connection; the client learns it when it next writes',
-    deployment: () => ({ natPath: true }),
-    warm: true,
-    arrange: (deployment) => deployment.nat?.setOpenFlows('forgotten-fin'),
-    expected: { outcome: 'delivered' },
-  },
-  {
-    name: 'idle connection reset (RST), seen on reuse',
-    fault: 'path forgot the flow (NAT after ~350 s); the next write gets RST',
-    deployment: () => ({ natPath: true }),
-    warm: true,
-    arrange: (deployment) => deployment.nat?.setOpenFlows('forgotten-rst'),
-    expected: { outcome: 'delivered' },
-  },
+  forgottenOnReuse(
+    'idle connection closed (FIN) while frozen, seen on reuse',
+    'server closed the warm connection; the client learns it when it next writes',
+    'forgotten-fin',
+  ),
+  forgottenOnReuse(
+    'idle connection reset (RST), seen on reuse',
+    'path forgot the flow (NAT after ~350 s); the next write gets RST',
+    'forgotten-rst',
+  ),
   {
     name: 'blackholed warm connection',
     fault: 'no reply at all on the warm connection (no FIN, no RST)',
@@ -235,14 +260,14 @@ export const faultScenarios: FaultScenario[] = [
       deployment.nat?.setOpenFlows('blackhole');
       deployment.nat?.setNewFlows('blackhole');
     },
-    expected: { outcome: 'retried', failureClass: 'transient', advice: 'transient' },
+    expected: retriedLater,
   },
   {
     name: 'blackholed new connection',
     fault: 'TCP connects, no greeting ever comes',
     deployment: () => ({ natPath: true, env: { SMTP_TIMEOUT_MS: '1500' } }),
     arrange: (deployment) => deployment.nat?.setNewFlows('blackhole'),
-    expected: { outcome: 'retried', failureClass: 'transient', advice: 'transient' },
+    expected: retriedLater,
   },
   {
     name: 'blackholed, with less time left than the SMTP timeouts',
@@ -253,7 +278,7 @@ export const faultScenarios: FaultScenario[] = [
       deployment.nat?.setOpenFlows('blackhole');
       deployment.nat?.setNewFlows('blackhole');
     },
-    expected: { outcome: 'retried', failureClass: 'transient', advice: 'transient' },
+    expected: retriedLater,
     check: (observation) => {
       // The send deadline (time left minus 2 s to answer, so 1 s) ends it, not the 8 s socket timeout:
       // the margin between the two is wide enough that a loaded machine cannot blur it.
@@ -263,14 +288,14 @@ export const faultScenarios: FaultScenario[] = [
   {
     name: '421 at greeting',
     fault: '421 4.7.0 Try again later',
-    arrange: (deployment) => deployment.gmail.failNext({ at: 'greeting', ...gmailReplies.tryAgainLater }),
-    expected: { outcome: 'retried', failureClass: 'transient', advice: 'transient' },
+    arrange: gmailAnswers('greeting', gmailReplies.tryAgainLater),
+    expected: retriedLater,
   },
   {
     name: '454 at AUTH',
     fault: '454 4.7.0 Too many login attempts',
-    arrange: (deployment) => deployment.gmail.failNext({ at: 'auth', ...gmailReplies.tooManyLoginAttempts }),
-    expected: { outcome: 'retried', failureClass: 'transient', advice: 'transient' },
+    arrange: gmailAnswers('auth', gmailReplies.tooManyLoginAttempts),
+    expected: retriedLater,
     check: (observation) => {
       // Backing off means not trying AUTH again in the same invocation.
       if (observation.deployment.gmail.stats.authAttempts !== 1)
@@ -281,7 +306,7 @@ export const faultScenarios: FaultScenario[] = [
     name: '535 wrong or revoked App Password',
     fault: '535-5.7.8 Username and Password not accepted',
     deployment: () => ({ gmail: { users: { [account.user]: 'some-other-password' } } }),
-    expected: { outcome: 'dead-lettered', failureClass: 'auth', advice: 'badCredentials' },
+    expected: deadLettered('auth', 'badCredentials'),
     check: (observation) => {
       // One refetch of the secret, no second AUTH with the same password: no login loop.
       if (observation.deployment.gmail.stats.authAttempts !== 1)
@@ -294,27 +319,26 @@ export const faultScenarios: FaultScenario[] = [
   {
     name: '534 5.7.9 App Password required',
     fault: '534-5.7.9 Application-specific password required',
-    arrange: (deployment) =>
-      deployment.gmail.failNext({ at: 'auth', ...gmailReplies.applicationSpecificPasswordRequired }),
-    expected: { outcome: 'dead-lettered', failureClass: 'auth', advice: 'appPassword' },
+    arrange: gmailAnswers('auth', gmailReplies.applicationSpecificPasswordRequired),
+    expected: deadLettered('auth', 'appPassword'),
   },
   {
     name: '534 5.7.14 browser sign-in required',
     fault: '534-5.7.14 Please log in with your web browser',
-    arrange: (deployment) => deployment.gmail.failNext({ at: 'auth', ...gmailReplies.webLoginRequired }),
-    expected: { outcome: 'dead-lettered', failureClass: 'auth', advice: 'browserSignIn' },
+    arrange: gmailAnswers('auth', gmailReplies.webLoginRequired),
+    expected: deadLettered('auth', 'browserSignIn'),
   },
   {
     name: '530 5.7.0 STARTTLS required',
     fault: '530 5.7.0 Must issue a STARTTLS command first (at MAIL)',
-    arrange: (deployment) => deployment.gmail.failNext({ at: 'mail', ...gmailReplies.mustIssueStartTls }),
-    expected: { outcome: 'dead-lettered', failureClass: 'tls', advice: 'tls' },
+    arrange: gmailAnswers('mail', gmailReplies.mustIssueStartTls),
+    expected: deadLettered('tls', 'tls'),
   },
   {
     name: 'STARTTLS not offered',
     fault: 'server does not offer STARTTLS (stripped or misconfigured)',
     deployment: () => ({ natPath: true, gmail: { offerStartTls: false } }),
-    expected: { outcome: 'dead-lettered', failureClass: 'tls', advice: 'tls' },
+    expected: deadLettered('tls', 'tls'),
     check: (observation) => {
       noAuthEver(observation);
       const wire = Buffer.concat(observation.deployment.nat?.clientBytes.flat() ?? []).toString('latin1');
@@ -329,7 +353,7 @@ export const faultScenarios: FaultScenario[] = [
       const untrusted = await createUntrustedCertificate();
       return { gmail: { tls: { cert: untrusted.certPem, key: untrusted.keyPem } } };
     },
-    expected: { outcome: 'dead-lettered', failureClass: 'tls', advice: 'tls' },
+    expected: deadLettered('tls', 'tls'),
     check: (observation) => {
       noAuthEver(observation);
       // A refused certificate is not a stale connection: no second attempt.
@@ -340,7 +364,7 @@ export const faultScenarios: FaultScenario[] = [
   {
     name: '550 5.4.5 daily sending quota exceeded',
     fault: '550-5.4.5 Daily user sending limit exceeded (at MAIL)',
-    arrange: (deployment) => deployment.gmail.failNext({ at: 'mail', ...gmailReplies.dailyLimitExceeded }),
+    arrange: gmailAnswers('mail', gmailReplies.dailyLimitExceeded),
     expected: { outcome: 'held', failureClass: 'quota', advice: 'quota' },
   },
   {
@@ -370,14 +394,14 @@ export const faultScenarios: FaultScenario[] = [
   {
     name: '552 5.3.4 message too large',
     fault: "552-5.3.4 Your message exceeded Google's message size limits (at DATA)",
-    arrange: (deployment) => deployment.gmail.failNext({ at: 'data', ...gmailReplies.messageTooBig }),
-    expected: { outcome: 'dead-lettered', failureClass: 'permanent', advice: 'tooBig' },
+    arrange: gmailAnswers('data', gmailReplies.messageTooBig),
+    expected: deadLettered('permanent', 'tooBig'),
   },
   {
     name: '550 5.1.1 no such user',
     fault: '550-5.1.1 The email account does not exist (at RCPT)',
-    arrange: (deployment) => deployment.gmail.failNext({ at: 'rcpt', ...gmailReplies.noSuchUser }),
-    expected: { outcome: 'dead-lettered', failureClass: 'recipient', advice: 'recipient' },
+    arrange: gmailAnswers('rcpt', gmailReplies.noSuchUser),
+    expected: deadLettered('recipient', 'recipient'),
   },
   {
     name: 'Secrets Manager throttled',

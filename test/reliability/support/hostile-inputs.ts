@@ -21,6 +21,41 @@ const invalid = (name: string, body: string, field: string): HostileInput => ({
   eventBridge: isObjectWithSubject(body),
 });
 
+/** Where a caller's value can stand in an alert. */
+export type Placement = 'subject' | 'source' | 'dedupKey' | 'fieldKey' | 'linkTitle' | 'to';
+
+/** An alert with `value` in the named place, and the field an answer must name for it. */
+export function placeValue(
+  where: Placement,
+  value: string,
+): { alert: Record<string, unknown>; field: string } {
+  const alert: Record<string, unknown> = { subject: 'Disk full' };
+  switch (where) {
+    case 'fieldKey':
+      alert.fields = { [value]: 'x' };
+      return { alert, field: `fields.${value}` };
+    case 'linkTitle':
+      alert.links = [{ title: value, url: 'https://example.com/runbook' }];
+      return { alert, field: 'links[0].title' };
+    case 'to':
+      alert.to = [value];
+      return { alert, field: 'to[0]' };
+    default:
+      alert[where] = value;
+      return { alert, field: where };
+  }
+}
+
+/** Refused for `value` in one place, naming that place's field. */
+const placed = (name: string, where: Placement, value: string): HostileInput => {
+  const { alert, field } = placeValue(where, value);
+  return invalid(name, JSON.stringify(alert), field);
+};
+
+/** Refused for the URL of an alert's one link (titled `title`), naming `links[0].url`. */
+const refusedLink = (name: string, title: string, url: string): HostileInput =>
+  invalid(name, alert({ links: [{ title, url }] }), 'links[0].url');
+
 /** Whether a raw body parses to an object with a string `subject`: what could pass for an alert. */
 export function isObjectWithSubject(body: string): boolean {
   try {
@@ -37,29 +72,17 @@ export function isObjectWithSubject(body: string): boolean {
 
 /** Header injection: CR, LF and other line breaks in every value that reaches a header. */
 export const headerInjection: HostileInput[] = [
-  invalid(
-    'CRLF and a Bcc header in the subject',
-    alert({ subject: 'Disk full\r\nBcc: mallory@evil.example' }),
-    'subject',
-  ),
-  invalid('a bare LF in the subject', alert({ subject: 'Disk full\nX-Injected: 1' }), 'subject'),
-  invalid('a bare CR in the subject', alert({ subject: 'Disk full\rX-Injected: 1' }), 'subject'),
-  invalid('NUL in the subject', alert({ subject: 'Disk\u0000full' }), 'subject'),
-  invalid('a tab in the subject', alert({ subject: 'Disk\tfull' }), 'subject'),
-  invalid(
-    'U+2028 line separator in the subject',
-    alert({ subject: 'Disk full\u2028Bcc: x@evil.example' }),
-    'subject',
-  ),
-  invalid(
-    'U+0085 next line in the subject',
-    alert({ subject: 'Disk full\u0085Bcc: x@evil.example' }),
-    'subject',
-  ),
-  invalid('an empty subject', alert({ subject: '   ' }), 'subject'),
-  invalid('a subject of 201 characters', alert({ subject: 's'.repeat(201) }), 'subject'),
-  invalid('CRLF in the source', alert({ source: 'cron\r\nBcc: mallory@evil.example' }), 'source'),
-  invalid('CRLF in the dedupKey', alert({ dedupKey: 'k\r\nBcc: mallory@evil.example' }), 'dedupKey'),
+  placed('CRLF and a Bcc header in the subject', 'subject', 'Disk full\r\nBcc: mallory@evil.example'),
+  placed('a bare LF in the subject', 'subject', 'Disk full\nX-Injected: 1'),
+  placed('a bare CR in the subject', 'subject', 'Disk full\rX-Injected: 1'),
+  placed('NUL in the subject', 'subject', 'Disk\u0000full'),
+  placed('a tab in the subject', 'subject', 'Disk\tfull'),
+  placed('U+2028 line separator in the subject', 'subject', 'Disk full\u2028Bcc: x@evil.example'),
+  placed('U+0085 next line in the subject', 'subject', 'Disk full\u0085Bcc: x@evil.example'),
+  placed('an empty subject', 'subject', '   '),
+  placed('a subject of 201 characters', 'subject', 's'.repeat(201)),
+  placed('CRLF in the source', 'source', 'cron\r\nBcc: mallory@evil.example'),
+  placed('CRLF in the dedupKey', 'dedupKey', 'k\r\nBcc: mallory@evil.example'),
   invalid(
     'CRLF in a field name',
     alert({ fields: { 'host\r\nBcc: x@evil.example': 'db-1' } }),
@@ -74,25 +97,21 @@ export const headerInjection: HostileInput[] = [
 
 /** Encoded words a mail reader would decode into a line break, and characters that disguise what is shown. */
 export const disguises: HostileInput[] = [
-  invalid(
+  placed(
     'an RFC 2047 encoded word hiding CR LF and a Bcc in the subject',
-    alert({ subject: 'Disk full =?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?=' }),
     'subject',
+    'Disk full =?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?=',
   ),
-  invalid(
+  placed(
     'a Q-encoded word in the subject',
-    alert({ subject: '=?iso-8859-1?q?Disk_full=0D=0ABcc:_mallory@evil.example?=' }),
     'subject',
+    '=?iso-8859-1?q?Disk_full=0D=0ABcc:_mallory@evil.example?=',
   ),
-  invalid('an encoded word in the source', alert({ source: 'cron=?utf-8?b?DQo=?=' }), 'source'),
-  invalid('an encoded word in the dedupKey', alert({ dedupKey: '=?UTF-8?B?DQo=?=' }), 'dedupKey'),
-  invalid(
-    'a right-to-left override in the subject',
-    alert({ subject: 'Invoice paid \u202egpj.exe' }),
-    'subject',
-  ),
-  invalid('a zero-width space in the subject', alert({ subject: 'Disk\u200b full' }), 'subject'),
-  invalid('a byte-order mark in the source', alert({ source: '\ufeffcron' }), 'source'),
+  placed('an encoded word in the source', 'source', 'cron=?utf-8?b?DQo=?='),
+  placed('an encoded word in the dedupKey', 'dedupKey', '=?UTF-8?B?DQo=?='),
+  placed('a right-to-left override in the subject', 'subject', 'Invoice paid \u202egpj.exe'),
+  placed('a zero-width space in the subject', 'subject', 'Disk\u200b full'),
+  placed('a byte-order mark in the source', 'source', '\ufeffcron'),
   invalid(
     'a right-to-left isolate in a link title',
     alert({ links: [{ title: 'Runbook \u2067moc.live\u2069', url: 'https://example.com' }] }),
@@ -102,52 +121,36 @@ export const disguises: HostileInput[] = [
 
 /** Recipients: display names, quoting, comments, groups, IDN and look-alikes, lists, limits. */
 export const recipientTricks: HostileInput[] = [
-  invalid(
-    'a quoted local part hiding an allowed address',
-    withTo('"oncall@example.com x"@evil.example'),
-    'to[0]',
-  ),
-  invalid('a display name', withTo('Oncall <oncall@example.com>'), 'to[0]'),
-  invalid(
-    'an allowed address as display name of another',
-    withTo('oncall@example.com <mallory@evil.example>'),
-    'to[0]',
-  ),
-  invalid('a comment in the local part', withTo('oncall(comment)@example.com'), 'to[0]'),
-  invalid(
-    'a trailing comment naming another address',
-    withTo('oncall@example.com(mallory@evil.example)'),
-    'to[0]',
-  ),
-  invalid(
-    'a comment joining an allowed domain to another',
-    withTo('oncall@example.com(x)evil.example'),
-    'to[0]',
-  ),
-  invalid(
+  placed('a quoted local part hiding an allowed address', 'to', '"oncall@example.com x"@evil.example'),
+  placed('a display name', 'to', 'Oncall <oncall@example.com>'),
+  placed('an allowed address as display name of another', 'to', 'oncall@example.com <mallory@evil.example>'),
+  placed('a comment in the local part', 'to', 'oncall(comment)@example.com'),
+  placed('a trailing comment naming another address', 'to', 'oncall@example.com(mallory@evil.example)'),
+  placed('a comment joining an allowed domain to another', 'to', 'oncall@example.com(x)evil.example'),
+  placed(
     'ESMTP parameters smuggled in a quoted local part',
-    withTo('"oncall@example.com> ORCPT=rfc822;mallory@evil.example"@example.com'),
-    'to[0]',
+    'to',
+    '"oncall@example.com> ORCPT=rfc822;mallory@evil.example"@example.com',
   ),
-  invalid(
+  placed(
     'ESMTP parameters after an address',
-    withTo('oncall@example.com> NOTIFY=SUCCESS ORCPT=rfc822;x@evil.example'),
-    'to[0]',
+    'to',
+    'oncall@example.com> NOTIFY=SUCCESS ORCPT=rfc822;x@evil.example',
   ),
-  invalid('a group', withTo('team: oncall@example.com, mallory@evil.example;'), 'to[0]'),
-  invalid('two addresses with a comma', withTo('oncall@example.com,mallory@evil.example'), 'to[0]'),
-  invalid('two addresses with a semicolon', withTo('oncall@example.com;mallory@evil.example'), 'to[0]'),
-  invalid('CRLF and a Bcc in an address', withTo('oncall@example.com\r\nBcc: mallory@evil.example'), 'to[0]'),
-  invalid('a Cyrillic look-alike in the domain', withTo('oncall@\u0435xample.com'), 'to[0]'),
-  invalid('the punycode form of the look-alike', withTo('oncall@xn--xample-2of.com'), 'to[0]'),
-  invalid('a zero-width space in the domain', withTo('oncall@exa\u200bmple.com'), 'to[0]'),
-  invalid('a fullwidth letter in the local part', withTo('\uff4fncall@example.com'), 'to[0]'),
-  invalid('a trailing dot on the domain', withTo('oncall@example.com.'), 'to[0]'),
-  invalid('an allowed domain as a prefix', withTo('oncall@example.com.evil.example'), 'to[0]'),
-  invalid('a subdomain of an allowed domain', withTo('x@sub.ops.example.com'), 'to[0]'),
-  invalid('two at-signs', withTo('oncall@example.com@evil.example'), 'to[0]'),
-  invalid('a source route', withTo('@evil.example:oncall@example.com'), 'to[0]'),
-  invalid('an IP literal', withTo('oncall@[127.0.0.1]'), 'to[0]'),
+  placed('a group', 'to', 'team: oncall@example.com, mallory@evil.example;'),
+  placed('two addresses with a comma', 'to', 'oncall@example.com,mallory@evil.example'),
+  placed('two addresses with a semicolon', 'to', 'oncall@example.com;mallory@evil.example'),
+  placed('CRLF and a Bcc in an address', 'to', 'oncall@example.com\r\nBcc: mallory@evil.example'),
+  placed('a Cyrillic look-alike in the domain', 'to', 'oncall@\u0435xample.com'),
+  placed('the punycode form of the look-alike', 'to', 'oncall@xn--xample-2of.com'),
+  placed('a zero-width space in the domain', 'to', 'oncall@exa\u200bmple.com'),
+  placed('a fullwidth letter in the local part', 'to', '\uff4fncall@example.com'),
+  placed('a trailing dot on the domain', 'to', 'oncall@example.com.'),
+  placed('an allowed domain as a prefix', 'to', 'oncall@example.com.evil.example'),
+  placed('a subdomain of an allowed domain', 'to', 'x@sub.ops.example.com'),
+  placed('two at-signs', 'to', 'oncall@example.com@evil.example'),
+  placed('a source route', 'to', '@evil.example:oncall@example.com'),
+  placed('an IP literal', 'to', 'oncall@[127.0.0.1]'),
   invalid(
     'an address outside the allow-list, second in the list',
     withTo('oncall@example.com', 'mallory@evil.example'),
@@ -195,27 +198,11 @@ export const malformed: HostileInput[] = [
     '{"subject":"Disk full","__proto__":{"to":["mallory@evil.example"]}}',
     '__proto__',
   ),
-  invalid(
-    'a javascript: link',
-    alert({ links: [{ title: 'x', url: 'javascript:alert(document.cookie)' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a javascript: link hidden by case and a tab',
-    alert({ links: [{ title: 'x', url: ' JavaScript\t:alert(1)' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'an http: link',
-    alert({ links: [{ title: 'x', url: 'http://example.com/runbook' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a data: link',
-    alert({ links: [{ title: 'x', url: 'data:text/html,<script>alert(1)</script>' }] }),
-    'links[0].url',
-  ),
-  invalid('a file: link', alert({ links: [{ title: 'x', url: 'file:///etc/passwd' }] }), 'links[0].url'),
+  refusedLink('a javascript: link', 'x', 'javascript:alert(document.cookie)'),
+  refusedLink('a javascript: link hidden by case and a tab', 'x', ' JavaScript\t:alert(1)'),
+  refusedLink('an http: link', 'x', 'http://example.com/runbook'),
+  refusedLink('a data: link', 'x', 'data:text/html,<script>alert(1)</script>'),
+  refusedLink('a file: link', 'x', 'file:///etc/passwd'),
   invalid(
     'an extra field in a link',
     alert({ links: [{ title: 'x', url: 'https://example.com', target: '_blank' }] }),
@@ -237,31 +224,15 @@ export const malformed: HostileInput[] = [
     '{"subject":"Disk full","fields":{"__proto__":"x"}}',
     'fields.__proto__',
   ),
-  invalid(
+  refusedLink(
     'a link whose user-info looks like the host',
-    alert({ links: [{ title: 'Runbook', url: 'https://runbooks.example.com@evil.example/x' }] }),
-    'links[0].url',
+    'Runbook',
+    'https://runbooks.example.com@evil.example/x',
   ),
-  invalid(
-    'a link with a user and password',
-    alert({ links: [{ title: 'Runbook', url: 'https://admin:secret@runbooks.example.com/x' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a link with CR LF in it',
-    alert({ links: [{ title: 'Runbook', url: 'https://example.com/x\r\nBcc: mallory@evil.example' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a link with a space in it',
-    alert({ links: [{ title: 'Runbook', url: 'https://example.com/x" onclick="alert(1)' }] }),
-    'links[0].url',
-  ),
-  invalid(
-    'a link with a backslash in it',
-    alert({ links: [{ title: 'Runbook', url: 'https://example.com\\@evil.example/' }] }),
-    'links[0].url',
-  ),
+  refusedLink('a link with a user and password', 'Runbook', 'https://admin:secret@runbooks.example.com/x'),
+  refusedLink('a link with CR LF in it', 'Runbook', 'https://example.com/x\r\nBcc: mallory@evil.example'),
+  refusedLink('a link with a space in it', 'Runbook', 'https://example.com/x" onclick="alert(1)'),
+  refusedLink('a link with a backslash in it', 'Runbook', 'https://example.com\\@evil.example/'),
   { name: 'a body over 256 KB', body: alert({ text: 'x'.repeat(300_000) }), status: 413, field: 'body' },
 ];
 

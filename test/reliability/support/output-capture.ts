@@ -1,4 +1,5 @@
 import { format } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 
 type Write = typeof process.stdout.write;
 type ConsoleMethod = 'log' | 'info' | 'warn' | 'error' | 'debug' | 'trace';
@@ -64,5 +65,29 @@ export function captureOutput(): OutputCapture {
       process.stderr.write = realStderr;
       for (const [method, real] of realConsole) console[method] = real;
     },
+  };
+}
+
+/**
+ * {@link captureOutput} for the whole test file: on before its first test, off after its last. Call it
+ * at the top of the file; what it returns reads the capture of the run under way.
+ */
+export function captureFileOutput(): Omit<OutputCapture, 'stop'> {
+  let capture: OutputCapture | undefined;
+  beforeAll(() => {
+    capture = captureOutput();
+  });
+  afterAll(() => capture?.stop());
+  const current = () => {
+    if (!capture) throw new Error('output is captured only while the test file runs');
+    return capture;
+  };
+  return {
+    get chunks() {
+      return current().chunks;
+    },
+    text: () => current().text(),
+    logLines: () => current().logLines(),
+    clear: () => current().clear(),
   };
 }
