@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import * as z from 'zod/mini';
+import { ENVIRONMENT_VARIABLES } from './config-contract.ts';
 import { ConfigError, SecretUnavailableError } from './errors.ts';
 
 /** The Gmail account the alerts are sent from. */
@@ -34,7 +35,7 @@ const CONFIGURATION_ERRORS = new Set([
  * expected shape is missing.
  */
 export function parseGmailSecret(value: unknown): GmailCredentials {
-  const variable = 'GMAIL_SECRET_ID';
+  const variable = ENVIRONMENT_VARIABLES.secretId;
   const expected = 'expected JSON {"username":"you@gmail.com","password":"abcd efgh ijkl mnop"}';
   let json: unknown = value;
   if (typeof value === 'string') {
@@ -75,7 +76,7 @@ export async function fetchGmailCredentials(
     const name = (cause as { name?: string }).name ?? 'Error';
     if (CONFIGURATION_ERRORS.has(name)) {
       throw new ConfigError(
-        'GMAIL_SECRET_ID',
+        ENVIRONMENT_VARIABLES.secretId,
         `Secrets Manager refused to read "${secretId}" (${name})`,
         'Check the secret name/ARN, that it has a value, and that the function may read it (secretsmanager:GetSecretValue).',
         { cause: error },
@@ -85,7 +86,7 @@ export async function fetchGmailCredentials(
   }
   if (value === undefined) {
     throw new ConfigError(
-      'GMAIL_SECRET_ID',
+      ENVIRONMENT_VARIABLES.secretId,
       `the secret "${secretId}" has no value`,
       'Put a value into the secret.',
     );

@@ -44,13 +44,13 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
       );
     }
     return {
-      config: loadConfig({ ...env, GMAIL_SECRET_ID: NO_SECRET }),
+      config: loadConfig({ ...env, [ENVIRONMENT_VARIABLES.secretId]: NO_SECRET }),
       source: { kind: 'direct', credentials: { username: user, password } },
     };
   }
   if (!env[ENVIRONMENT_VARIABLES.secretId]?.trim()) {
     throw new ConfigError(
-      'GMAIL_SECRET_ID',
+      ENVIRONMENT_VARIABLES.secretId,
       'is not set, and neither are GMAIL_USER and GMAIL_APP_PASSWORD',
       'Set GMAIL_USER and GMAIL_APP_PASSWORD, or GMAIL_SECRET_ID (plus AWS credentials) to the secret the functions read.',
     );

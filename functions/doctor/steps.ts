@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { parseAlert } from '../core/alert.ts';
 import { isCertificateError } from '../core/classify.ts';
 import type { AlertConfig } from '../core/config.ts';
+import { ENVIRONMENT_VARIABLES } from '../core/config-contract.ts';
 import { AlertError, ConfigError } from '../core/errors.ts';
 import { authPlainToken, fetchGmailCredentials, type GmailCredentials } from '../core/gmail-credentials.ts';
 import { adviceFor, appPasswordAdvice, enhancedStatusOf, lookupGmailReply } from '../core/gmail-replies.ts';
@@ -142,7 +143,7 @@ export async function checkConfiguration(
     operator = loadOperatorConfig(env);
   } catch (error) {
     if (!(error instanceof AlertError)) throw error;
-    const mismatch = error instanceof ConfigError && error.variable === 'SMTP_SECURE';
+    const mismatch = error instanceof ConfigError && error.variable === ENVIRONMENT_VARIABLES.smtpSecure;
     throw new DiagnosisStepError(`${mismatch ? 'TLS mode mismatch: ' : ''}${error.message}`, error.advice);
   }
   const { host, port, secure } = operator.config.smtp;
