@@ -40,7 +40,14 @@ afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function cdkSynth(context: string[]): Promise<{ code: number | null; output: string; outdir: string }> {
+/**
+ * Runs `cdk synth` offline. `printTemplate` leaves out `--quiet` and asks for JSON, so the template
+ * goes to stdout as it does for `cdk synth > template.json`; `stdout` is then kept apart.
+ */
+function cdkSynth(
+  context: string[],
+  options: { printTemplate?: boolean } = {},
+): Promise<{ code: number | null; output: string; stdout: string; outdir: string }> {
   const outdir = mkdtempSync(join(tmpdir(), 'cdk-synth-'));
   outdirs.push(outdir);
   const args = [
@@ -51,20 +58,24 @@ function cdkSynth(context: string[]): Promise<{ code: number | null; output: str
     APP_WITHOUT_BUILD,
     '--output',
     outdir,
-    '--quiet',
+    ...(options.printTemplate ? ['--json'] : ['--quiet']),
     '--no-notices',
   ];
   for (const entry of [`functionsDir=${functionsDir}`, ...context]) args.push('--context', entry);
   return new Promise((resolve, reject) => {
     const child = spawn('npx', args, { cwd: PROJECT_ROOT, env: offlineEnvironment() });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      stdout += chunk;
+    });
     child.stderr.on('data', (chunk) => (output += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), SYNTH_TIMEOUT_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output, outdir });
+      resolve({ code, output, stdout, outdir });
     });
   });
 }
@@ -98,7 +109,17 @@ describe('npx cdk synth', { timeout: 2 * SYNTH_TIMEOUT_MS }, () => {
     vpc: cdkSynth([recipients, 'vpc=new']),
     noRecipients: cdkSynth([]),
     nonAsciiRecipient: cdkSynth(['alertTo=jörg@example.com']),
+    printed: cdkSynth([recipients], { printTemplate: true }),
   };
+
+  it('prints the template alone on stdout, so `cdk synth > template.json` writes a template', async () => {
+    const { code, stdout } = await runs.printed;
+    expect(code).toBe(0);
+    const template = JSON.parse(stdout) as { Resources?: Record<string, { Type: string }> };
+    expect(Object.values(template.Resources ?? {}).map((resource) => resource.Type)).toContain(
+      'AWS::Lambda::Function',
+    );
+  });
 
   it('runs cdk.json’s app after the one build', () => {
     expect(CDK_JSON.app).toBe(`npm run --silent build && ${APP_WITHOUT_BUILD}`);

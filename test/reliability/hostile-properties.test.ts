@@ -25,7 +25,8 @@ const TEMPLATE_TAGS = new Set([
   'li',
   'a',
 ]);
-const TEMPLATE_ATTRIBUTES = new Set(['html', 'charset', 'style', 'align', 'href']);
+// The template's own attributes; `name` and `content` are its viewport meta tag.
+const TEMPLATE_ATTRIBUTES = new Set(['html', 'charset', 'name', 'content', 'style', 'align', 'href']);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 // Bidi controls and invisible characters, and anything a reader might decode as an encoded word: refused.
