@@ -45,7 +45,6 @@ interface AuthContext {
 interface SentInfo {
   messageId: string;
   accepted: unknown[];
-  rejected: unknown[];
   rejectedErrors?: RecipientReplyError[];
 }
 
@@ -184,7 +183,8 @@ export class GmailSender {
     } catch (error) {
       if (!(error instanceof DeliveryError) || error.failureClass !== 'auth' || signal.aborted) throw error;
       // Gmail refused the password: it may have been rotated. Read the secret again, once; only when
-      // it changed is AUTH tried again, so a wrong password never turns into a login loop (and a "too many login attempts" lock-out).
+      // it changed is AUTH tried again, so a wrong password never turns into a login loop that ends in a
+      // "too many login attempts" lock-out.
       if (!(await this.#recoverFromRefusal(generation))) throw error;
       return await this.#deliver(rendered, alert.to, signal);
     }
@@ -197,8 +197,8 @@ export class GmailSender {
   }
 
   /**
-   * Gmail refuses recipients past its per-message limit (the reply table's `tooManyRecipients`): those go in a further message,
-   * round after round, and each recipient ends accepted or failed exactly once.
+   * Gmail refuses recipients past its per-message limit (the reply table's `tooManyRecipients`): those
+   * go in a further message, round after round, and each recipient ends accepted or failed exactly once.
    */
   async #deliver(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<DeliveryReceipt> {
     const receipt: DeliveryReceipt = { messageId: '', accepted: [], failed: [] };
@@ -208,11 +208,11 @@ export class GmailSender {
       try {
         round = readRound(await this.#dispatch(rendered, pending, signal));
       } catch (error) {
-        const failure = this.#classify(error);
         const refusals = recipientRefusals(error);
-        // Nobody has it and one failure stands for all: the caller retries, parks or answers it whole.
-        if (!refusals && receipt.accepted.length === 0 && receipt.failed.length === 0) throw failure;
-        if (!(failure instanceof DeliveryError) || !refusals) {
+        if (!refusals) {
+          const failure = this.#classify(error);
+          // Nobody has it and one failure stands for all: the caller retries, parks or answers it whole.
+          if (untouched(receipt)) throw failure;
           const whole = failure instanceof DeliveryError ? failure : asDeliveryError(failure);
           receipt.failed.push(...pending.map((address) => ({ address, failure: whole })));
           break;
@@ -226,7 +226,7 @@ export class GmailSender {
       if (round.deferred.length === pending.length) {
         // Gmail took none of this round's recipients, so another round would be refused the same way.
         const failure = recipientLimitError();
-        if (receipt.accepted.length === 0 && receipt.failed.length === 0) throw failure;
+        if (untouched(receipt)) throw failure;
         receipt.failed.push(...round.deferred.map((address) => ({ address, failure })));
         break;
       }
@@ -329,7 +329,7 @@ export class GmailSender {
   }
 }
 
-/** One message's outcome per recipient: `deferred` ones were past the per-message limit and go in another message. */
+/** One message's outcome per recipient: `deferred` ones were past the per-message limit, for another message. */
 interface RoundResult {
   messageId: string;
   accepted: string[];
@@ -337,33 +337,32 @@ interface RoundResult {
   deferred: string[];
 }
 
-function readRound(info: SentInfo): RoundResult {
-  const round: RoundResult = {
-    messageId: info.messageId,
-    accepted: info.accepted.map(String),
-    refused: [],
-    deferred: [],
-  };
-  sortRefusals(info.rejectedErrors ?? [], round);
+/** Sorts one message's per-recipient replies into accepted, refused and deferred. */
+function roundOf(messageId: string, accepted: unknown[], rejectedErrors: RecipientReplyError[]): RoundResult {
+  const round: RoundResult = { messageId, accepted: accepted.map(String), refused: [], deferred: [] };
+  for (const error of rejectedErrors) {
+    const address = String(error.recipient ?? '');
+    if (isRecipientLimitReply(error.responseCode, enhancedStatusOf(error.response ?? '')))
+      round.deferred.push(address);
+    else round.refused.push({ address, failure: classifySmtpFailure(error) });
+  }
   return round;
+}
+
+function readRound(info: SentInfo): RoundResult {
+  return roundOf(info.messageId, info.accepted, info.rejectedErrors ?? []);
 }
 
 /** The per-recipient replies of an error that refused every recipient at RCPT, if that is what it is. */
 function recipientRefusals(error: unknown): RoundResult | undefined {
   const rejectedErrors = (error as { rejectedErrors?: RecipientReplyError[] } | null)?.rejectedErrors;
   if (!Array.isArray(rejectedErrors) || rejectedErrors.length === 0) return undefined;
-  const round: RoundResult = { messageId: '', accepted: [], refused: [], deferred: [] };
-  sortRefusals(rejectedErrors, round);
-  return round;
+  return roundOf('', [], rejectedErrors);
 }
 
-function sortRefusals(errors: RecipientReplyError[], round: RoundResult): void {
-  for (const error of errors) {
-    const address = String(error.recipient ?? '');
-    if (isRecipientLimitReply(error.responseCode, enhancedStatusOf(error.response ?? '')))
-      round.deferred.push(address);
-    else round.refused.push({ address, failure: classifySmtpFailure(error) });
-  }
+/** No recipient has been settled yet, so a failure can still be reported for the alert as a whole. */
+function untouched(receipt: DeliveryReceipt): boolean {
+  return receipt.accepted.length === 0 && receipt.failed.length === 0;
 }
 
 function sameFailure(failed: RecipientFailure[]): boolean {
