@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAlert } from '../../functions/core/alert.ts';
 import { eventToAlertInput } from '../../functions/core/event-alert.ts';
 import { renderAlert } from '../../functions/core/render.ts';
 import { loadEvent } from '../../local/sample-events.ts';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const config = {
   alertTo: ['oncall@example.com'],
   allowedRecipients: { addresses: new Set<string>(), domains: new Set<string>() },
@@ -35,19 +34,12 @@ function widestAlerts() {
   ] as const;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('the alert mail in headless Chromium', () => {
+describe.skipIf(!hasChromium('the mail width browser test'))('the alert mail in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
+      args: CHROMIUM_ARGS,
       timeout: 15_000,
     });
   });

@@ -1,34 +1,16 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.ts';
 
 const root = join(import.meta.dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `SKIPPED the outbox browser test: ${CHROMIUM} is absent (install it with: apt-get install -y chromium)`,
-  );
-}
-// Flags that keep Chromium quiet and offline: no sandbox (containers), no GPU, no QUIC, no
-// first-run, no background updates or sync.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const chromiumInstalled = hasChromium('the outbox browser test');
 const screenshotDir = join(root, 'test-results');
 
-describe.skipIf(!hasChromium)(`the outbox page in headless Chromium (${CHROMIUM})`, () => {
+describe.skipIf(!chromiumInstalled)(`the outbox page in headless Chromium (${CHROMIUM})`, () => {
   let start: ChildProcessWithoutNullStreams;
   let browser: BrowserContext;
   let outboxDir: string;
