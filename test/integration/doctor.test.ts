@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { authPlainToken } from '../../functions/core/gmail-credentials.ts';
 import type { DiagnosisReport } from '../../functions/doctor/diagnose.ts';
@@ -13,51 +10,24 @@ import { createLambdaContext } from '../../local/lambda-context.ts';
 import { startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
 import { createUntrustedCertificate } from '../../local/tls.ts';
 import { coldStart } from '../support/lambda-bundle.ts';
+import { runScript, type ScriptRun } from '../support/run-script.ts';
 
-const root = join(import.meta.dirname, '../..');
 // Spaced as Google shows it; the server knows it without spaces.
 const appPassword = 'abcd efgh ijkl mnop';
 const wrongAppPassword = 'zyxw vuts rqpo nmlk';
 const everyOutput: string[] = [];
 
-interface DoctorRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Everything a stream says until it ends. */
-async function text(stream: Readable): Promise<string> {
-  let all = '';
-  for await (const chunk of stream) all += chunk;
-  return all;
-}
-
-// A doctor still running when the suite ends (a test timed out) is stopped rather than left behind.
-const running = new Set<ChildProcess>();
-
 /** Runs `scripts/doctor.ts` as `npm run doctor` does, with only the given configuration in its environment. */
-async function runDoctor(env: Record<string, string>, args: string[] = []): Promise<DoctorRun> {
-  const child = spawn(process.execPath, [join(root, 'scripts/doctor.ts'), ...args], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      // The loopback server's CA, trusted the standard way (set by the global setup).
-      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '',
-      NO_COLOR: '1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function runDoctor(env: Record<string, string>, args: string[] = []): Promise<ScriptRun> {
+  const run = await runScript('doctor.ts', args, {
+    PATH: process.env.PATH ?? '',
+    // The loopback server's CA, trusted the standard way (set by the global setup).
+    NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '',
+    NO_COLOR: '1',
+    ...env,
   });
-  running.add(child);
-  const [stdout, stderr, [code]] = await Promise.all([
-    text(child.stdout),
-    text(child.stderr),
-    once(child, 'close') as Promise<[number | null]>,
-  ]);
-  running.delete(child);
-  everyOutput.push(stdout, stderr);
-  return { code, stdout, stderr };
+  everyOutput.push(run.stdout, run.stderr);
+  return run;
 }
 
 const direct = (server: { port: number }, password = appPassword) => ({
@@ -111,7 +81,6 @@ async function gmail(options: Parameters<typeof startGmailServer>[0] = {}): Prom
 }
 
 afterAll(async () => {
-  for (const child of running) child.kill('SIGKILL');
   await Promise.all(servers.map((server) => server.close()));
   // The App Password never appears in any output: neither as typed, nor stripped, nor inside AUTH PLAIN.
   const all = everyOutput.join('\n');
