@@ -53,7 +53,7 @@ export async function startBenchPeers(options: {
     implicitTlsServer: true,
     smtpProxy: { oneWayDelayMs: options.rttMs / 2 },
     secretDelayMs: options.secretDelayMs,
-    settings: { alertTo: ALERT_TO, serviceName: 'gmail-alerts-bench' },
+    settings: { alertTo: [ALERT_TO], serviceName: 'gmail-alerts-bench' },
   });
   const gmailImplicitTls = cloud.gmailImplicitTls as GmailServer;
   const servers = [cloud.gmail, gmailImplicitTls];

@@ -6,9 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type ContractInput,
   contractEnvironment,
   ENVIRONMENT_VARIABLES,
-  type LogLevel,
 } from '../functions/core/config-contract.ts';
 import {
   type GmailServer,
@@ -27,19 +27,16 @@ export interface GmailAccount {
   pass: string;
 }
 
-/** What the functions are configured with, beyond where the local services listen. */
-export interface FunctionSettings {
-  /** ALERT_TO, comma-separated. */
-  alertTo: string;
-  /** ALERT_ALLOWED_RECIPIENTS; unset when absent. */
-  allowedRecipients?: string;
-  /** ALERT_MAX_RECEIVES: the alerts queue's maxReceiveCount, as the stack sets it. */
-  maxReceives?: number;
+/**
+ * What the functions are configured with, beyond where the local services listen: settings of the
+ * configuration contract, in its own types, plus the service name.
+ */
+export interface FunctionSettings
+  extends Pick<ContractInput, 'allowedRecipients' | 'maxReceives' | 'smtpTimeoutMs' | 'logLevel'> {
+  /** ALERT_TO. */
+  alertTo: string[];
   /** SMTP_HOST: the name the functions connect to; default the server's address. `localhost` also matches the certificate. */
   smtpHost?: string;
-  smtpTimeoutMs?: number;
-  /** POWERTOOLS_LOG_LEVEL. */
-  logLevel?: string;
   /** POWERTOOLS_SERVICE_NAME. */
   serviceName?: string;
   /** TZ of the function process. */
@@ -94,7 +91,7 @@ export interface LocalCloud {
 }
 
 export const LOCAL_SECRET_ID = 'local/gmail-alerts';
-const defaultSettings: FunctionSettings = { alertTo: 'oncall@example.com' };
+const defaultSettings: FunctionSettings = { alertTo: ['oncall@example.com'] };
 
 /** Where the functions reach SMTP: the proxy when there is one, else the server itself. */
 function smtpEndpoint(cloud: LocalCloud, implicitTls: boolean) {
@@ -116,24 +113,19 @@ export function functionEnvironment(
 ): Record<string, string> {
   const smtp = smtpEndpoint(cloud as LocalCloud, options.implicitTls ?? false);
   const { settings } = cloud;
-  const list = (value: string | undefined) =>
-    value
-      ?.split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean);
   // The contract names the variables and checks the values with the functions' own rules.
   const contract = contractEnvironment({
     secretId: cloud.secretId,
     smtpHost: settings.smtpHost ?? smtp.host,
     smtpPort: smtp.port,
     smtpSecure: smtp.secure,
-    alertTo: list(settings.alertTo) ?? [],
-    allowedRecipients: list(settings.allowedRecipients),
+    alertTo: settings.alertTo,
+    allowedRecipients: settings.allowedRecipients,
     queueUrl: cloud.queueUrl,
     deadLetterQueueUrl: cloud.deadLetterQueueUrl,
     maxReceives: settings.maxReceives,
     smtpTimeoutMs: settings.smtpTimeoutMs,
-    logLevel: settings.logLevel as LogLevel | undefined,
+    logLevel: settings.logLevel,
   });
   const optional = (name: string, value: string | undefined) =>
     value === undefined ? {} : { [name]: value };

@@ -1,7 +1,7 @@
 // The local cloud as npm start and npm run invoke use it: the demo account, a fresh CA, and every
 // message the Gmail-like server accepts saved to the outbox.
 
-import { ENVIRONMENT_VARIABLES } from '../../functions/core/config-contract.ts';
+import { ENVIRONMENT_VARIABLES, parseSetting } from '../../functions/core/config-contract.ts';
 import { testGmailAccount } from '../../local/gmail-server.ts';
 import { LOCAL_SECRET_ID, type LocalCloud, startLocalCloud } from '../../local/local-cloud.ts';
 import { MAX_RECEIVE_COUNT } from '../../local/queue-relay.ts';
@@ -11,7 +11,7 @@ import { type Outbox, type OutboxEntry, openOutbox } from './outbox.ts';
 export const DEMO_ACCOUNT = testGmailAccount;
 export const DEMO_SECRET_ID = LOCAL_SECRET_ID;
 export const DEMO_ALERT_TO = 'oncall@example.com';
-export const DEMO_ALLOWED_RECIPIENTS = '@example.com';
+export const DEMO_ALLOWED_RECIPIENTS = ['@example.com'];
 
 /** The local cloud and the outbox its Gmail-like server saves into. */
 export interface LocalStack extends LocalCloud {
@@ -38,12 +38,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
     },
     settings: {
-      alertTo: DEMO_ALERT_TO,
+      alertTo: [DEMO_ALERT_TO],
       allowedRecipients: DEMO_ALLOWED_RECIPIENTS,
       // The local relay's maxReceiveCount, as the stack sets the queue's.
       maxReceives: MAX_RECEIVE_COUNT,
       serviceName: 'gmail-alerts',
-      logLevel: process.env[ENVIRONMENT_VARIABLES.logLevel] ?? 'WARN',
+      logLevel: parseSetting('logLevel', process.env[ENVIRONMENT_VARIABLES.logLevel] ?? 'WARN'),
       timeZone: 'UTC',
     },
   });

@@ -35,7 +35,7 @@ export async function startAlertEnvironment(
     settings: {
       // The test certificate names localhost, and certificates are always verified.
       smtpHost: 'localhost',
-      allowedRecipients: 'oncall@example.com,@ops.example.com',
+      allowedRecipients: ['oncall@example.com', '@ops.example.com'],
       smtpTimeoutMs: 3000,
       logLevel: 'ERROR',
     },

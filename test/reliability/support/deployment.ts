@@ -36,7 +36,7 @@ export const account = {
 export const SECRET_ID = 'gmail-alerts/reliability';
 export const ALERT_TO = 'oncall@example.com';
 /** Who callers may name: one address and one whole domain. */
-export const ALLOWED_RECIPIENTS = 'oncall@example.com,@ops.example.com';
+export const ALLOWED_RECIPIENTS = ['oncall@example.com', '@ops.example.com'];
 /** The Lambda function timeout the tests pretend to run under. */
 export const FUNCTION_TIMEOUT_MS = 30_000;
 
@@ -127,7 +127,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     settings: {
       // The test certificate names localhost; verification is never switched off.
       smtpHost: 'localhost',
-      alertTo: ALERT_TO,
+      alertTo: [ALERT_TO],
       allowedRecipients: ALLOWED_RECIPIENTS,
       // As the stack sets it: the alerts queue's maxReceiveCount.
       maxReceives: 5,
