@@ -43,6 +43,9 @@ function matchesAlarmEvents(pattern: EventPatternJson): boolean {
   return admits(pattern.source, ALARM_SOURCE) && admits(pattern['detail-type'], ALARM_DETAIL_TYPE);
 }
 
+/** Whether some alarm name could start with both prefixes: one of them starts with the other. */
+const sharesPrefix = (one: string, other: string) => one.startsWith(other) || other.startsWith(one);
+
 /**
  * Keeps the stack's own alarms out of a rule that can match alarm events: a failing function would
  * otherwise raise its own alarm, whose event invokes it again, round after round. The stack's alarms
@@ -62,10 +65,7 @@ export function withoutOwnAlarms(
     const entries = Array.isArray(detail.alarmName) ? detail.alarmName : [detail.alarmName];
     for (const entry of entries) {
       const prefix = typeof entry === 'string' ? entry : (entry as { prefix?: unknown } | null)?.prefix;
-      if (
-        typeof prefix === 'string' &&
-        (prefix.startsWith(ownAlarmPrefix) || ownAlarmPrefix.startsWith(prefix))
-      ) {
+      if (typeof prefix === 'string' && sharesPrefix(prefix, ownAlarmPrefix)) {
         throw new ContextValueError(
           'eventRules',
           `has "${name}", whose alarmName filter ${JSON.stringify(entry)} matches the stack's own alarms (${ownAlarmPrefix}…): their events would invoke the function that raised them`,
@@ -80,10 +80,7 @@ export function withoutOwnAlarms(
     }
     return pattern;
   }
-  if (
-    alarmNamePrefix !== undefined &&
-    (alarmNamePrefix.startsWith(ownAlarmPrefix) || ownAlarmPrefix.startsWith(alarmNamePrefix))
-  ) {
+  if (alarmNamePrefix !== undefined && sharesPrefix(alarmNamePrefix, ownAlarmPrefix)) {
     throw new ContextValueError(
       'alarmNamePrefix',
       `"${alarmNamePrefix}" would match the stack's own alarms (${ownAlarmPrefix}…), whose events would invoke the function that raised them; choose a prefix they do not share`,
