@@ -33,11 +33,15 @@ function clip(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
+/** An event value as text: absent values are empty, never "undefined" or "null". */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+}
+
 // An event cannot be refused without losing the alert, so event-supplied text is made acceptable
 // instead: control characters fold to a space and disguising characters are dropped.
 function eventLabel(value: unknown, max: number): string {
-  const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
-  return clip(text.replace(CONTROL_RUNS, ' ').replace(DISGUISES, '').trim(), max);
+  return clip(textOf(value).replace(CONTROL_RUNS, ' ').replace(DISGUISES, '').trim(), max);
 }
 
 /**
@@ -123,8 +127,7 @@ export function eventToAlertInput(event: AnyEvent): Record<string, unknown> {
   };
   const flattened: Flattened = { fields: {}, omitted: false };
   for (const [key, value] of Object.entries(envelope)) {
-    const text =
-      typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+    const text = textOf(value);
     if (text) flattened.fields[key] = clip(text, MAX_VALUE);
   }
   flatten(detail, 'detail', 1, flattened);
