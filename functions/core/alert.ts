@@ -17,6 +17,10 @@ export const MAX_RECIPIENTS = 100;
 export const SEVERITIES = ['critical', 'high', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/** Whether the problem is going on or is over, as Alertmanager names it. */
+export const STATUSES = ['firing', 'resolved'] as const;
+export type AlertStatus = (typeof STATUSES)[number];
+
 // One printable line: no CR, LF or other control characters, so nothing can reach a header as a new line.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -92,6 +96,7 @@ export const alertInputSchema = z.strictObject({
       ),
   ),
   severity: z._default(z.enum(SEVERITIES, `must be one of ${SEVERITIES.join(', ')}`), 'info'),
+  status: z._default(z.enum(STATUSES, `must be one of ${STATUSES.join(', ')}`), 'firing'),
   to: z.optional(
     z
       .array(z.string().check(z.maxLength(254, 'must be at most 254 characters')))
@@ -125,6 +130,7 @@ export interface Alert {
   subject: string;
   text: string | undefined;
   severity: Severity;
+  status: AlertStatus;
   to: string[];
   source: string | undefined;
   dedupKey: string | undefined;
@@ -208,6 +214,7 @@ export function parseAlert(
     subject: value.subject.trim(),
     text: value.text,
     severity: value.severity,
+    status: value.status,
     to,
     source: value.source,
     dedupKey: value.dedupKey,

@@ -16,15 +16,14 @@ const config = {
 };
 
 describe('eventToAlertInput', () => {
-  it('turns a CloudWatch alarm into a critical alert named after the alarm', () => {
+  it('turns a CloudWatch alarm into a critical alert named after the alarm, keyed by its ARN', () => {
     const alert = parseAlert(eventToAlertInput(load('eventbridge-alarm')), config);
-    expect(alert.subject).toBe('ALARM: checkout-5xx-rate (us-east-1)');
+    expect(alert.subject).toBe('checkout-5xx-rate (us-east-1)');
     expect(alert.severity).toBe('critical');
-    expect(alert.text).toContain('Threshold Crossed');
-    expect(alert.dedupKey).toBe('c4c1c1c9-6542-e61b-6ef0-8c4d36933a92');
-    expect(alert.fields['detail.configuration.metrics[0].metricStat.metric.name']).toBe(
-      'HTTPCode_Target_5XX_Count',
-    );
+    expect(alert.status).toBe('firing');
+    expect(alert.text).toMatch(/^ALARM \(was OK\): Threshold Crossed/);
+    expect(alert.dedupKey).toBe('arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-5xx-rate');
+    expect(alert.fields.Metric).toBe('AWS/ApplicationELB HTTPCode_Target_5XX_Count');
   });
 
   it('passes a custom event whose detail is an alert through', () => {
@@ -73,13 +72,13 @@ describe('eventToAlertInput', () => {
     expect(Object.keys(alert.fields).filter((key) => key.startsWith('detail.'))).toHaveLength(1);
   });
 
-  it('keeps a wide detail to 50 fields, the last saying more was left out', () => {
+  it('keeps a wide detail to 15 facts, the last saying more was left out', () => {
     const event = load('eventbridge-generic');
     event.detail = { items: Array.from({ length: 10_000 }, (_, index) => index) };
     const alert = parseAlert(eventToAlertInput(event), config);
-    expect(Object.keys(alert.fields)).toHaveLength(50);
+    expect(Object.keys(alert.fields)).toHaveLength(15);
     expect(alert.fields['detail.items[0]']).toBe('0');
-    expect(alert.fields.truncated).toBe('… more of the event than 50 fields; not shown');
+    expect(alert.fields.truncated).toBe('… more of the event than the mail shows: see the full event');
   });
 
   it('neutralises an encoded word in an alarm name instead of refusing the alarm, keeping the name in the body', () => {
@@ -87,8 +86,8 @@ describe('eventToAlertInput', () => {
     const name = 'db =?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?= high';
     (event.detail as { alarmName: string }).alarmName = name;
     const alert = parseAlert(eventToAlertInput(event), config);
-    expect(alert.subject).toBe('ALARM: db = ?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?= high (us-east-1)');
-    expect(alert.fields['detail.alarmName']).toBe(name);
+    expect(alert.subject).toBe('db = ?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?= high (us-east-1)');
+    expect(alert.fields.Alarm).toBe(name);
   });
 
   it('drops bidi controls and folds line breaks in event-supplied header values', () => {
@@ -114,12 +113,13 @@ describe('eventToAlertInput', () => {
     );
   });
 
-  it('renders an alarm whose name, state or reason is not a string without [object Object]', () => {
+  it('renders an alarm whose name, state or reason is not a string generically, without [object Object]', () => {
     const event = load('eventbridge-alarm');
     event.detail = { alarmName: { evil: true }, state: { value: ['ALARM'], reason: { x: 1 } } };
     const alert = parseAlert(eventToAlertInput(event), config);
-    expect(alert.subject).toBe('UNKNOWN: CloudWatch alarm (us-east-1)');
-    expect(alert.text).toBeUndefined();
+    expect(alert.subject).toBe('CloudWatch Alarm State Change from aws.cloudwatch');
+    expect(alert.fields['detail.alarmName.evil']).toBe('true');
+    expect(JSON.stringify(alert)).not.toContain('[object Object]');
   });
 });
 

@@ -6,6 +6,7 @@ const alert: Alert = {
   subject: 'CPU <script>alert(1)</script> high',
   text: 'Load is "high" & rising\nsecond line',
   severity: 'critical',
+  status: 'firing',
   to: ['oncall@example.com'],
   source: 'cron/<b>',
   dedupKey: 'cpu-1',
