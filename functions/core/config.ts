@@ -22,6 +22,10 @@ export interface AlertConfig {
   deadLetterQueueUrl: string | undefined;
   /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
   maxReceives: number | undefined;
+  /** Names the stack in every mail's List-Id and thread ids. */
+  stackName: string;
+  /** Static `X-…` headers added to every mail (ALERT_HEADERS). */
+  alertHeaders: Record<string, string>;
 }
 
 function allowList(entries: string[] | undefined, alertTo: string[]): RecipientAllowList {
@@ -66,5 +70,7 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
     queueUrl: settings.queueUrl,
     deadLetterQueueUrl: settings.deadLetterQueueUrl,
     maxReceives: settings.maxReceives,
+    stackName: settings.stackName,
+    alertHeaders: settings.alertHeaders,
   };
 }

@@ -78,8 +78,9 @@ describe('http handler', () => {
     const [mail] = await stack.gmail.waitForMessages(1);
     expect(mail?.user).toBe(testGmailAccount.user);
     expect(mail?.envelope).toEqual({ from: testGmailAccount.user, to: ['oncall@example.com'] });
-    expect(mail?.parsed.subject).toBe('[CRITICAL] Disk almost full on db-1');
-    expect(mail?.parsed.headers.get('x-alert-dedup-key')).toBe('db-1-disk-var');
+    expect(mail?.parsed.subject).toBe('Disk almost full on db-1');
+    expect(mail?.parsed.text?.split('\n')[0]).toBe('CRITICAL: Disk almost full on db-1');
+    expect(mail?.parsed.headers.get('x-alert-key')).toBe('db-1-disk-var');
     expect(mail?.parsed.text).toContain('/var is at 93% and growing 2% an hour.');
     expect(mail?.parsed.text).toContain('Runbook: https://runbooks.example.com/disk-full');
     expect(mail?.parsed.html).toContain('<a href="https://runbooks.example.com/disk-full">Runbook</a>');
@@ -184,7 +185,7 @@ describe('sqs handler', () => {
       expect(result.batchItemFailures).toEqual([]);
     }
     await stack.gmail.waitForMessages(10);
-    expect(stack.gmail.messages.map((mail) => mail.parsed.headers.get('x-alert-dedup-key'))).toEqual(
+    expect(stack.gmail.messages.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual(
       Array.from({ length: 10 }, (_, i) => `warm-${i}`),
     );
     expect(delta(before)).toEqual({ connections: 1, auths: 1, secretFetches: 1 });
@@ -199,7 +200,7 @@ describe('sqs handler', () => {
       const result = await invoke(JSON.stringify({ subject: 'after idle close', dedupKey: `after-${mode}` }));
       expect(result.batchItemFailures).toEqual([]);
       const mails = await stack.gmail.waitForMessages(2);
-      expect(mails.at(-1)?.parsed.headers.get('x-alert-dedup-key')).toBe(`after-${mode}`);
+      expect(mails.at(-1)?.parsed.headers.get('x-alert-key')).toBe(`after-${mode}`);
     },
   );
 
@@ -210,8 +211,8 @@ describe('sqs handler', () => {
     expect(result.batchItemFailures).toEqual([]);
     const mails = await stack.gmail.waitForMessages(2);
     expect(mails.map((mail) => mail.parsed.subject).sort()).toEqual([
-      '[INFO] Deployment Failed from alerts.app',
-      '[WARNING] Queue backlog above 10,000',
+      'Deployment Failed from alerts.app',
+      'Queue backlog above 10,000',
     ]);
   });
 
@@ -313,10 +314,14 @@ describe('eventbridge handler', () => {
     const handler = await coldStart<EventBridgeEvent<string, unknown>, string>('eventbridge');
     await expect(handler(loadEvent('eventbridge-alarm'), createLambdaContext())).resolves.toBe('delivered');
     const [mail] = await stack.gmail.waitForMessages(1);
-    expect(mail?.parsed.subject).toBe('[CRITICAL] ALARM: checkout-5xx-rate (us-east-1)');
-    expect(mail?.parsed.text).toContain(
-      'detail.configuration.metrics[0].metricStat.metric.name: HTTPCode_Target_5XX_Count',
+    expect(mail?.parsed.subject).toBe('checkout-5xx-rate (us-east-1)');
+    expect(mail?.parsed.text).toMatch(
+      /^CRITICAL: checkout-5xx-rate \(us-east-1\)\nALARM \(was OK\): Threshold Crossed/,
     );
+    expect(mail?.parsed.text).toContain('\nMetric: AWS/ApplicationELB HTTPCode_Target_5XX_Count\n');
+    expect(mail?.parsed.headers.get('references')).toMatch(/^<alert\.[0-9a-f]{32}@/);
+    expect(mail?.parsed.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(mail?.parsed.html).toContain('<summary');
   });
 
   it('throws on a transient failure so Lambda retries, and parks a permanent one', async () => {
