@@ -138,7 +138,7 @@ export const securityHubFindings: EventFormatter = {
       summary: [
         ...listed,
         count > LISTED_FINDINGS ? `and ${count - LISTED_FINDINGS} more` : '',
-        count === 1 ? textOf(stringAt(top.raw, 'Description')) : '',
+        count === 1 ? (stringAt(top.raw, 'Description') ?? '') : '',
       ],
       facts: [
         ...(count === 1 ? singleFacts(top) : batchFacts(findings)),
