@@ -340,3 +340,81 @@ describe('eventbridge handler', () => {
     expect(JSON.parse(parked?.Body ?? '{}').id).toBe('8f0c2c57-0e4d-4d8b-a3f3-4f4c1c7d9a11');
   });
 });
+
+describe('one Gmail conversation per alert key', () => {
+  const threadOf = (mail: { parsed: { headers: Map<string, unknown> } } | undefined) => ({
+    references: mail?.parsed.headers.get('references'),
+    inReplyTo: mail?.parsed.headers.get('in-reply-to'),
+  });
+
+  it('threads an alarm and its recovery: same subject and References, own Message-IDs, the state first', async () => {
+    stack.apply();
+    const handler = await coldStart<EventBridgeEvent<string, unknown>, string>('eventbridge');
+
+    await expect(handler(loadEvent('eventbridge-alarm'), createLambdaContext())).resolves.toBe('delivered');
+    await expect(handler(loadEvent('eventbridge-alarm-ok'), createLambdaContext())).resolves.toBe(
+      'delivered',
+    );
+
+    const [firing, resolved] = await stack.gmail.waitForMessages(2);
+    expect(resolved?.parsed.subject).toBe(firing?.parsed.subject);
+    expect(threadOf(firing).references).toMatch(/^<alert\.[0-9a-f]{32}@example\.com>$/);
+    expect(threadOf(resolved)).toEqual(threadOf(firing));
+    expect(threadOf(firing).inReplyTo).toBe(threadOf(firing).references);
+    expect(resolved?.parsed.messageId).not.toBe(firing?.parsed.messageId);
+    expect(firing?.parsed.text?.split('\n')[0]).toBe('CRITICAL: checkout-5xx-rate (us-east-1)');
+    expect(resolved?.parsed.text?.split('\n')[0]).toBe('RESOLVED: checkout-5xx-rate (us-east-1)');
+    expect(resolved?.parsed.headers.get('x-alert-status')).toBe('resolved');
+    expect(firing?.parsed.headers.get('x-alert-status')).toBe('firing');
+  });
+
+  it('threads HTTP alerts by dedupKey across firing and resolved, and keeps other keys apart', async () => {
+    const send = await http();
+    const alert = { subject: 'Replica lag on db-2', severity: 'high', dedupKey: 'db-2-lag' };
+
+    expect((await send(JSON.stringify(alert))).statusCode).toBe(200);
+    expect((await send(JSON.stringify({ ...alert, severity: 'critical' }))).statusCode).toBe(200);
+    expect((await send(JSON.stringify({ ...alert, status: 'resolved' }))).statusCode).toBe(200);
+    expect((await send(JSON.stringify({ ...alert, dedupKey: 'db-3-lag' }))).statusCode).toBe(200);
+
+    const mails = await stack.gmail.waitForMessages(4);
+    const [first, second, resolved, other] = mails;
+    expect(new Set(mails.map((mail) => mail.parsed.subject))).toEqual(new Set(['Replica lag on db-2']));
+    expect(threadOf(second)).toEqual(threadOf(first));
+    expect(threadOf(resolved)).toEqual(threadOf(first));
+    expect(threadOf(other).references).not.toBe(threadOf(first).references);
+    expect(new Set(mails.map((mail) => mail.parsed.messageId)).size).toBe(4);
+    expect(mails.map((mail) => mail.parsed.text?.split('\n')[0])).toEqual([
+      'HIGH: Replica lag on db-2',
+      'CRITICAL: Replica lag on db-2',
+      'RESOLVED: Replica lag on db-2',
+      'HIGH: Replica lag on db-2',
+    ]);
+  });
+
+  it('marks every mail auto-generated, names the stack in List-Id and adds ALERT_HEADERS, on every trigger', async () => {
+    const overrides = { ALERT_STACK_NAME: 'PaymentsAlerts', ALERT_HEADERS: '{"X-Team":"payments"}' };
+    await (await http(overrides))(JSON.stringify({ subject: 'via http' }));
+    await (await sqs(overrides))(JSON.stringify({ subject: 'via sqs' }));
+    stack.apply(overrides);
+    const eventbridge = await coldStart<EventBridgeEvent<string, unknown>, string>('eventbridge');
+    await eventbridge(loadEvent('eventbridge-guardduty'), createLambdaContext());
+
+    const mails = await stack.gmail.waitForMessages(3);
+    for (const mail of mails) {
+      expect(mail.parsed.headers.get('auto-submitted')).toBe('auto-generated');
+      expect(mail.parsed.headerLines.find((header) => header.key === 'list-id')?.line).toBe(
+        'List-ID: paymentsalerts alerts <paymentsalerts.example.com>',
+      );
+      expect(mail.parsed.headers.get('x-team')).toBe('payments');
+    }
+  });
+
+  it('refuses to start with an ALERT_HEADERS entry that would replace a header the mail needs', async () => {
+    const send = await http({ ALERT_HEADERS: '{"X-Alert-Key":"forged"}' });
+    const response = await send(JSON.stringify({ subject: 'never sent' }));
+    expect(response.statusCode).toBe(500);
+    expect(response.body).toContain('ALERT_HEADERS');
+    expect(stack.gmail.messages).toEqual([]);
+  });
+});
