@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FORMATTERS, formatterFor } from '../../../functions/core/formatters/index.ts';
+import { parseAlert } from '../../../functions/core/alert.ts';
+import { eventToAlertInput, FORMATTERS, formatterFor } from '../../../functions/core/formatters/index.ts';
 import type { AnyEvent } from '../../../functions/core/formatters/types.ts';
 import { asAlert, loadEvent } from './fixtures.ts';
 
@@ -27,6 +28,11 @@ const ROUTES: [fixture: string, formatter: string][] = [
   ['eventbridge-scheduled', 'scheduled-event'],
 ];
 
+const config = {
+  alertTo: ['oncall@example.com'],
+  allowedRecipients: { addresses: new Set(['oncall@example.com']), domains: new Set<string>() },
+};
+
 const fixtureOf = (name: string) => ROUTES.find(([, formatter]) => formatter === name)?.[0] ?? '';
 
 const HOSTILE_VALUES: unknown[] = [
@@ -44,6 +50,10 @@ const HOSTILE_VALUES: unknown[] = [
   'x'.repeat(100_000),
   'a=?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?=\r\nBcc: x@evil.example\u202e',
   '__proto__',
+  // Bounded in depth and size by what an event may be (256 KB), not by what a formatter expects.
+  JSON.parse(`${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`),
+  JSON.parse(`${'['.repeat(2000)}${']'.repeat(2000)}`),
+  Array.from({ length: 20_000 }, (_, index) => ({ id: index, name: `item-${index}` })),
 ];
 
 /** Every path to a value in a JSON document, the document itself excluded. */
@@ -115,7 +125,7 @@ describe('FORMATTERS', () => {
         const event = loadEvent(fixtureOf(formatter.name));
 
         fc.assert(
-          fc.property(fc.jsonValue(), (detail) => {
+          fc.property(fc.jsonValue({ maxDepth: 12 }), (detail) => {
             formatsSafely(formatter, { ...event, detail });
           }),
           { numRuns: 200 },
@@ -123,4 +133,23 @@ describe('FORMATTERS', () => {
       });
     },
   );
+});
+
+describe('eventToAlertInput', () => {
+  it('makes a valid alert of any event that is not a custom alert, falling back instead of throwing', () => {
+    const sources = [...ROUTES.map(([fixture]) => loadEvent(fixture)), loadEvent('eventbridge-unknown')];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...sources),
+        fc
+          .jsonValue({ maxDepth: 12 })
+          .filter((detail) => typeof (detail as { subject?: unknown })?.subject !== 'string'),
+        (event, detail) => {
+          const alert = parseAlert(eventToAlertInput({ ...event, detail }), config);
+          expect(alert.subject.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
