@@ -315,7 +315,7 @@ describe('HTML, script and header values in every field (delivered, escaped)', {
           expect(mail.parsed.text).toContain(values.fieldValue.replace(/\r\n?/g, '\n'));
           // A keyed alert keeps its subject as sent, so that its mails thread; the state leads the text.
           expect(squash(String(mail.parsed.subject))).toBe(squash(values.subject));
-          expect(mail.parsed.text?.split('\n')[0]).toBe(`CRITICAL: ${values.subject}`);
+          expect(squash(mail.parsed.text?.split('\n')[0] ?? '')).toBe(squash(`CRITICAL: ${values.subject}`));
           expect(squash(decodeHeader(String(mail.parsed.headers.get('x-alert-source'))))).toBe(
             squash(values.source),
           );
