@@ -18,6 +18,7 @@ export const ENVIRONMENT_VARIABLES = {
   queueUrl: 'ALERT_QUEUE_URL',
   deadLetterQueueUrl: 'ALERT_DLQ_URL',
   maxReceives: 'ALERT_MAX_RECEIVES',
+  oauthTokenUrl: 'GOOGLE_OAUTH_TOKEN_URL',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -35,6 +36,7 @@ export const CONTRACT_DEFAULTS = {
   smtpMaxConnections: 3,
   smtpTimeoutMs: 8000,
   secretCacheSeconds: 300,
+  oauthTokenUrl: 'https://oauth2.googleapis.com/token',
   logLevel: 'INFO',
   serviceName: 'gmail-alerts',
 } as const satisfies Partial<ContractSettings>;
@@ -63,6 +65,8 @@ export interface ContractSettings {
   deadLetterQueueUrl: string | undefined;
   /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
   maxReceives: number | undefined;
+  /** Google's OAuth 2.0 token endpoint, where an OAuth secret's access tokens come from. */
+  oauthTokenUrl: string;
   logLevel: LogLevel;
   serviceName: string;
 }
@@ -141,6 +145,20 @@ function queueUrl(text: string): string {
   return text;
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** An https URL; plain http only on loopback, where the tests and the local run keep their token endpoint. */
+function tokenUrl(text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  const loopbackHttp = url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  if (!url || (url.protocol !== 'https:' && !loopbackHttp) || url.username || url.password) {
+    throw new SettingProblemError(
+      `must be an https:// URL like ${CONTRACT_DEFAULTS.oauthTokenUrl}, got "${text}"`,
+    );
+  }
+  return url.href;
+}
+
 const formatList = (values: string[]) => values.join(',');
 
 /** How each setting is read from its variable's text and written back to it. */
@@ -185,6 +203,7 @@ const RULES: {
   queueUrl: { parse: queueUrl },
   deadLetterQueueUrl: { parse: queueUrl },
   maxReceives: { parse: wholeNumber(1, 1000) },
+  oauthTokenUrl: { parse: tokenUrl },
   logLevel: {
     parse: (text) => {
       const level = text.toUpperCase();
@@ -271,6 +290,7 @@ export function readContract(env: Env): ContractSettings {
     queueUrl: read('queueUrl'),
     deadLetterQueueUrl: read('deadLetterQueueUrl'),
     maxReceives: read('maxReceives'),
+    oauthTokenUrl: read('oauthTokenUrl') ?? CONTRACT_DEFAULTS.oauthTokenUrl,
     logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
     serviceName: read('serviceName') ?? CONTRACT_DEFAULTS.serviceName,
   };
