@@ -71,8 +71,13 @@ describe('the table', () => {
 
 describe('isCredentialRefusal', () => {
   it('is true for the replies that refuse the credentials, not for a lock-out or missing TLS', () => {
-    expect([534, 535].map(isCredentialRefusal)).toEqual([true, true]);
-    expect([454, 530, 421, 235].map(isCredentialRefusal)).toEqual([false, false, false, false]);
+    expect([534, 535].map((code) => isCredentialRefusal(code))).toEqual([true, true]);
+    expect([454, 530, 421, 235].map((code) => isCredentialRefusal(code))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
