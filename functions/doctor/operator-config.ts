@@ -1,7 +1,9 @@
+import { createPrivateKey } from 'node:crypto';
 import { type AlertConfig, loadConfig } from '../core/config.ts';
 import { ENVIRONMENT_VARIABLES } from '../core/config-contract.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { GmailCredentials } from '../core/gmail-credentials.ts';
+import type { SmtpService } from '../core/gmail-replies.ts';
 import { normaliseAddress } from '../core/recipients.ts';
 
 /** Where the doctor takes the Gmail credentials from. */
@@ -60,13 +62,36 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
 }
 
 /**
- * Checks that credentials look like what Gmail accepts over SMTP: the full address as username and
- * a 16-letter App Password. Returns the problem without repeating any part of the password.
+ * Checks that credentials look like what the service accepts over SMTP: the full address as username,
+ * and a 16-letter App Password (Gmail and the Workspace relay), any SMTP password (Amazon SES), a
+ * Google OAuth client ID, or a service account's address and a readable private key. Returns the
+ * problem without repeating any part of a password, secret or key.
  */
-export function credentialsShapeProblem(credentials: GmailCredentials): string | undefined {
+export function credentialsShapeProblem(
+  credentials: GmailCredentials,
+  service: SmtpService = 'gmail',
+): string | undefined {
   if ('problem' in normaliseAddress(credentials.username)) {
     return `the username "${credentials.username}" is not a full e-mail address`;
   }
+  if ('refreshToken' in credentials) {
+    return credentials.clientId.endsWith('.apps.googleusercontent.com')
+      ? undefined
+      : 'the clientId does not end in .apps.googleusercontent.com: it is not the ID of a Google OAuth client';
+  }
+  if ('privateKey' in credentials) {
+    if ('problem' in normaliseAddress(credentials.serviceClient)) {
+      return "the serviceClient is not the service account's e-mail address (client_email of its key file)";
+    }
+    try {
+      createPrivateKey(credentials.privateKey);
+      return undefined;
+    } catch {
+      return 'the privateKey is not a readable PEM private key (private_key of the key file)';
+    }
+  }
+  // SES SMTP passwords are derived from an IAM secret key: any non-empty value may be one.
+  if (service === 'ses') return credentials.password ? undefined : 'the SMTP password is empty';
   const password = credentials.password.replace(/\s+/g, '');
   if (/^[a-z]{16}$/i.test(password)) return undefined;
   const problems = [
