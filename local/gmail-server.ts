@@ -38,6 +38,8 @@ export interface GmailServerStats {
   tlsHandshakes: number;
   authAttempts: number;
   authSuccesses: number;
+  /** Of the successes, those with AUTH XOAUTH2 (an OAuth access token). */
+  oauthLogins: number;
   /** Messages accepted with 250. */
   messages: number;
 }
@@ -113,6 +115,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     tlsHandshakes: 0,
     authAttempts: 0,
     authSuccesses: 0,
+    oauthLogins: 0,
     messages: 0,
   };
   const messages: ReceivedMessage[] = [];
@@ -196,6 +199,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
           return callback(null, { data: xoauth2Challenge } as never);
         }
         stats.authSuccesses += 1;
+        stats.oauthLogins += 1;
         return callback(null, { user: username });
       }
       if (!Object.hasOwn(users, username) || users[username] !== auth.password) {

@@ -88,6 +88,8 @@ export interface LocalCloud {
   /** With `implicitTlsServer`: implicit TLS, as smtp.gmail.com:465. */
   readonly gmailImplicitTls: GmailServer | undefined;
   readonly secrets: SecretsEndpoint;
+  /** The secret's value as stored (`null`: left out). */
+  readonly secretValue: string | null;
   /** Google's token endpoint and consent page (GOOGLE_OAUTH_TOKEN_URL). */
   readonly oauth: OAuthEndpoint;
   readonly signIn: LocalSignIn;
@@ -229,6 +231,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     gmail,
     gmailImplicitTls,
     secrets,
+    secretValue,
     oauth,
     signIn,
     sqs,

@@ -34,13 +34,18 @@ export interface OAuthEndpoint {
   readonly tokenRequests: number;
   /** The grant type of every token request, in order. */
   readonly grants: string[];
+  /** Every access token issued, in order (what a leak search looks for). */
+  readonly issuedAccessTokens: string[];
   /** Seconds the next access tokens are valid. */
   accessTokenLifetimeS: number;
   registerClient(client: OAuthClient): void;
   /** A refresh token for `user` granted to `client` for `scope` (default Gmail's SMTP scope). */
   issueRefreshToken(client: OAuthClient, user: string, scope?: string): string;
-  /** Withdraws the consent behind a refresh token: its next use gets `invalid_grant`. */
-  revoke(refreshToken: string): void;
+  /**
+   * Withdraws the consent behind a refresh token (every one when none is named), as Google's revoke
+   * endpoint does: its next use gets `invalid_grant`, and the access tokens it gave stop working.
+   */
+  revoke(refreshToken?: string): void;
   /** Lets a service account (its client e-mail and public key) act for the domain's users (domain-wide delegation). */
   delegate(serviceClient: string, publicKeyPem: string): void;
   /** Ends every access token issued so far, as Google may before their expiry: Gmail refuses them. */
@@ -95,11 +100,13 @@ export async function startOAuthEndpoint(options: OAuthEndpointOptions = {}): Pr
   const serviceAccounts = new Map<string, string>();
   const faults: TokenFault[] = [];
   const grants: string[] = [];
+  const issuedAccessTokens: string[] = [];
   let tokenRequests = 0;
   let tokenUrl = '';
 
   const issueAccessToken = (user: string) => {
     const accessToken = token('ya29.local-');
+    issuedAccessTokens.push(accessToken);
     accessTokens.set(accessToken, { user, expiresAt: Date.now() + endpoint.accessTokenLifetimeS * 1000 });
     return { access_token: accessToken, expires_in: endpoint.accessTokenLifetimeS, token_type: 'Bearer' };
   };
@@ -193,7 +200,8 @@ export async function startOAuthEndpoint(options: OAuthEndpointOptions = {}): Pr
       return;
     }
     try {
-      response.writeHead(200, json).end(JSON.stringify(grant(form)));
+      const answer = JSON.stringify(grant(form));
+      response.writeHead(200, json).end(answer);
     } catch (error) {
       if (!(error instanceof OAuthAnswerError)) throw error;
       response
@@ -230,7 +238,10 @@ export async function startOAuthEndpoint(options: OAuthEndpointOptions = {}): Pr
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     if (request.method === 'POST' && url.pathname === '/token') {
-      answerToken(request, response).catch(() => response.writeHead(500).end());
+      answerToken(request, response).catch(() => {
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
       return;
     }
     if (request.method === 'GET' && url.pathname === '/o/oauth2/v2/auth') {
@@ -253,6 +264,7 @@ export async function startOAuthEndpoint(options: OAuthEndpointOptions = {}): Pr
       return tokenRequests;
     },
     grants,
+    issuedAccessTokens,
     accessTokenLifetimeS: options.accessTokenLifetimeS ?? 3599,
     consentAs: undefined,
     registerClient(client) {
@@ -264,7 +276,12 @@ export async function startOAuthEndpoint(options: OAuthEndpointOptions = {}): Pr
       return refreshToken;
     },
     revoke(refreshToken) {
-      refreshTokens.delete(refreshToken);
+      const grant = refreshToken === undefined ? undefined : refreshTokens.get(refreshToken);
+      if (refreshToken === undefined) refreshTokens.clear();
+      else refreshTokens.delete(refreshToken);
+      for (const [accessToken, issued] of accessTokens) {
+        if (!grant || issued.user === grant.user) accessTokens.delete(accessToken);
+      }
     },
     delegate(serviceClient, publicKeyPem) {
       serviceAccounts.set(serviceClient, publicKeyPem);

@@ -17,8 +17,8 @@ export interface AccessTokenOptions {
   timeoutMs: number;
 }
 
-// A token is replaced this long before Google's expiry, so it never runs out between fetch and AUTH,
-// nor while a thawed container's clock catches up.
+// A token is replaced this long before Google's expiry (or halfway through a shorter life), so it never
+// runs out between fetch and AUTH, nor while a thawed container's clock catches up.
 const EXPIRY_MARGIN_MS = 60_000;
 // The longest lifetime Google grants a JWT assertion.
 const ASSERTION_LIFETIME_S = 3600;
@@ -184,7 +184,7 @@ export class GoogleAccessTokens {
     this.#cached = {
       fingerprint,
       accessToken,
-      usableUntil: Date.now() + Math.max(0, expiresInS * 1000 - EXPIRY_MARGIN_MS),
+      usableUntil: Date.now() + expiresInS * 1000 - Math.min(EXPIRY_MARGIN_MS, (expiresInS * 1000) / 2),
     };
     return accessToken;
   }
