@@ -47,7 +47,7 @@ export function oauthSecretForms(values: Record<string, string>): Map<string, st
       forms.set(`base64 of ${name} at alignment ${offset}`, base64Core(value, offset));
     if (value.includes('PRIVATE KEY')) {
       const body = value.split('\n').filter((line) => line.length >= 40 && !line.startsWith('-----'));
-      body.forEach((line, index) => forms.set(`line ${index + 1} of ${name}`, line));
+      for (const [index, line] of body.entries()) forms.set(`line ${index + 1} of ${name}`, line);
     }
   }
   return forms;
