@@ -68,6 +68,26 @@ describe('loadConfig', () => {
   });
 });
 
+describe('GOOGLE_OAUTH_TOKEN_URL', () => {
+  it("defaults to Google's token endpoint and takes another https URL, or http on loopback", () => {
+    expect(loadConfig(base).oauthTokenUrl).toBe('https://oauth2.googleapis.com/token');
+    expect(loadConfig({ ...base, GOOGLE_OAUTH_TOKEN_URL: 'http://127.0.0.1:4100/token' }).oauthTokenUrl).toBe(
+      'http://127.0.0.1:4100/token',
+    );
+  });
+
+  it.each([
+    'http://oauth2.example.com/token',
+    'oauth2.googleapis.com/token',
+    'https://user:secret@oauth2.googleapis.com/token',
+  ])('refuses %s, naming the variable', (value) => {
+    const error = configErrorOf({ ...base, GOOGLE_OAUTH_TOKEN_URL: value });
+
+    expect(error.variable).toBe('GOOGLE_OAUTH_TOKEN_URL');
+    expect(error.message).toContain('must be an https:// URL');
+  });
+});
+
 describe('contractEnvironment', () => {
   const settings = {
     secretId: 'gmail-alerts/app-password',
