@@ -2,8 +2,13 @@ import { createPrivateKey } from 'node:crypto';
 import { type AlertConfig, loadConfig } from '../core/config.ts';
 import { ENVIRONMENT_VARIABLES } from '../core/config-contract.ts';
 import { ConfigError } from '../core/errors.ts';
-import type { GmailCredentials } from '../core/gmail-credentials.ts';
-import type { SmtpService } from '../core/gmail-replies.ts';
+import { credentialsKind, type GmailCredentials } from '../core/gmail-credentials.ts';
+import {
+  appPasswordAdvice,
+  lookupOAuthReply,
+  SERVICE_REPLIES,
+  type SmtpService,
+} from '../core/gmail-replies.ts';
 import { normaliseAddress } from '../core/recipients.ts';
 
 /** Where the doctor takes the Gmail credentials from. */
@@ -100,4 +105,12 @@ export function credentialsShapeProblem(
     /[^a-z]/i.test(password) ? 'not only letters' : '',
   ].filter(Boolean);
   return `the password is ${problems.join(' and ')}: it looks like an account password, not a 16-letter App Password`;
+}
+
+/** The fix for credentials of the wrong shape, by how they sign in and to which service. */
+export function shapeAdvice(credentials: GmailCredentials, service: SmtpService = 'gmail'): string {
+  const kind = credentialsKind(credentials);
+  if (kind !== 'app-password') return lookupOAuthReply(kind, 'XOAUTH2').advice;
+  if (service === 'ses') return SERVICE_REPLIES.ses.sesCredentials.advice;
+  return appPasswordAdvice(credentials.username);
 }

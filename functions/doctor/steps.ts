@@ -14,12 +14,10 @@ import {
 } from '../core/gmail-credentials.ts';
 import {
   adviceFor,
-  appPasswordAdvice,
   enhancedStatusOf,
   lookupGmailReply,
   lookupOAuthReply,
   type OAuthKind,
-  SERVICE_REPLIES,
   smtpServiceOf,
 } from '../core/gmail-replies.ts';
 import { GmailSender } from '../core/gmail-sender.ts';
@@ -30,6 +28,7 @@ import {
   credentialsShapeProblem,
   loadOperatorConfig,
   type OperatorConfig,
+  shapeAdvice,
 } from './operator-config.ts';
 import {
   connectTcp,
@@ -202,14 +201,6 @@ export async function readSecret(
   return found(`${source.secretId}: username ${credentials.username}`, credentials);
 }
 
-/** The fix for credentials of the wrong shape, by how they sign in and where. */
-function shapeAdvice(credentials: GmailCredentials, smtp: Pick<Smtp, 'host'>): string {
-  const kind = credentialsKind(credentials);
-  if (kind !== 'app-password') return lookupOAuthReply(kind, 'XOAUTH2').advice;
-  if (smtpServiceOf(smtp.host) === 'ses') return SERVICE_REPLIES.ses.sesCredentials.advice;
-  return appPasswordAdvice(credentials.username);
-}
-
 /**
  * Flags an account password (or a mistyped OAuth client or key) before any login attempt counts
  * against the account.
@@ -219,7 +210,7 @@ export async function checkPasswordShape(
   smtp: Pick<Smtp, 'host'>,
 ): Promise<StepFinding<undefined>> {
   const problem = credentialsShapeProblem(credentials, smtpServiceOf(smtp.host));
-  if (problem) throw new DiagnosisStepError(problem, shapeAdvice(credentials, smtp));
+  if (problem) throw new DiagnosisStepError(problem, shapeAdvice(credentials, smtpServiceOf(smtp.host)));
   if ('refreshToken' in credentials) {
     return found(`username ${credentials.username}, OAuth client ${credentials.clientId}, a refresh token`);
   }
