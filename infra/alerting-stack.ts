@@ -57,6 +57,7 @@ export class AlertingStack extends Stack {
       secretId: this.gmailSecret.secret.secretArn,
       queueUrl: this.queue.queue.queueUrl,
       deadLetterQueueUrl: this.queue.deadLetterQueue.queueUrl,
+      stackName: this.stackName,
     });
     const placement: FunctionPlacement | undefined = this.network?.placement;
     const alertFunction = (name: FunctionName, description: string) =>
@@ -158,7 +159,7 @@ export class AlertingStack extends Stack {
  */
 export function functionEnvironment(
   config: AlertingConfig,
-  resources: { secretId: string; queueUrl: string; deadLetterQueueUrl: string },
+  resources: { secretId: string; queueUrl: string; deadLetterQueueUrl: string; stackName: string },
 ): Record<string, string> {
   try {
     return contractEnvironment(
@@ -173,6 +174,7 @@ export function functionEnvironment(
         // On the queue's last receive a failure is parked with its reason instead of moved without one.
         maxReceives: MAX_RECEIVE_COUNT,
         logLevel: config.logLevel,
+        alertHeaders: config.alertHeaders,
       },
       { isDeployTimeValue: (value) => Token.isUnresolved(value) },
     );

@@ -37,6 +37,8 @@ export interface AlertingConfig {
   readonly smtpPort: number;
   readonly secretCacheSeconds: number;
   readonly logLevel: LogLevel;
+  /** Static `X-…` headers on every mail (ALERT_HEADERS). */
+  readonly alertHeaders: Record<string, string>;
   readonly secretArn: string | undefined;
   /** The customer managed KMS key that encrypts the imported secret, when it is not aws/secretsmanager. */
   readonly secretKmsKeyArn: string | undefined;
@@ -97,6 +99,14 @@ export class ContextValueError extends Error {
 /** The message for a stack without recipients: what to pass, and what it is for. */
 export const ALERT_TO_MISSING =
   'is not set: pass -c alertTo=oncall@example.com (comma-separated for several), the addresses every alert is mailed to when its sender names no recipients; without it the functions could mail nobody';
+
+/** A JSON context value as its text: cdk.json holds an object, `-c key=…` a string. */
+const jsonText = (value: unknown): string | undefined =>
+  value === undefined || value === null
+    ? undefined
+    : typeof value === 'string'
+      ? value
+      : JSON.stringify(value);
 
 class ContextReader {
   readonly node: Node;
@@ -335,6 +345,7 @@ export function readAlertingConfig(node: Node): AlertingConfig {
       context.setting('secretCacheSeconds', context.string('secretCacheSeconds')) ??
       CONTEXT_DEFAULTS.secretCacheSeconds,
     logLevel: context.setting('logLevel', context.string('logLevel')) ?? CONTEXT_DEFAULTS.logLevel,
+    alertHeaders: context.setting('alertHeaders', jsonText(context.raw('alertHeaders'))) ?? {},
     ...readSecret(context),
     network: readNetwork(context),
     opsEmail: singleAddress('opsEmail', context.string('opsEmail')),

@@ -6,6 +6,7 @@ import { fetchGmailCredentials, type GmailCredentials } from '../functions/core/
 import { smtpServiceOf } from '../functions/core/gmail-replies.ts';
 import { GmailSender } from '../functions/core/gmail-sender.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
+import { mailSubject } from '../functions/core/render.ts';
 import {
   credentialsShapeProblem,
   loadOperatorConfig,
@@ -133,7 +134,7 @@ cli.runCommand(spec, async () => {
     const receipt = await sender.send(alert, { deadlineMs: 30_000 });
     sending.clear();
     process.stdout.write(
-      `${cli.mark.ok()} Sent "[${alert.severity.toUpperCase()}] ${alert.subject}" to ${receipt.accepted.join(', ')} through ${host}:${port} as ${credentials.username} in ${cli.formatDuration(performance.now() - started)}\n  message id ${receipt.messageId}\n`,
+      `${cli.mark.ok()} Sent "${mailSubject(alert)}" to ${receipt.accepted.join(', ')} through ${host}:${port} as ${credentials.username} in ${cli.formatDuration(performance.now() - started)}\n  message id ${receipt.messageId}\n`,
     );
     if (receipt.failed.length > 0) {
       const refused = receipt.failed.map(({ address, failure }) => `${address} (${failure.message})`);

@@ -136,6 +136,8 @@ export interface Alert {
   dedupKey: string | undefined;
   fields: Record<string, string>;
   links: { title: string; url: string }[];
+  /** The event an alert was made from, as indented JSON: shown collapsed in the HTML part only. */
+  event?: string;
 }
 
 function fieldName(path: readonly PropertyKey[]): string {

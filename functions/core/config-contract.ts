@@ -1,6 +1,7 @@
 // The configuration contract between the functions and whatever runs them (the stack, the local
 // cloud, a laptop): every environment variable's name, default, parser and address rule, in one place.
 // Kept free of the AWS SDK and nodemailer so the CDK app can import it.
+import { RESERVED_HEADER } from './mail-headers.ts';
 import { normaliseAddress } from './recipients.ts';
 
 /** The environment variable behind each setting. */
@@ -19,6 +20,8 @@ export const ENVIRONMENT_VARIABLES = {
   deadLetterQueueUrl: 'ALERT_DLQ_URL',
   maxReceives: 'ALERT_MAX_RECEIVES',
   oauthTokenUrl: 'GOOGLE_OAUTH_TOKEN_URL',
+  stackName: 'ALERT_STACK_NAME',
+  alertHeaders: 'ALERT_HEADERS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -39,6 +42,7 @@ export const CONTRACT_DEFAULTS = {
   oauthTokenUrl: 'https://oauth2.googleapis.com/token',
   logLevel: 'INFO',
   serviceName: 'gmail-alerts',
+  stackName: 'gmail-alerts',
 } as const satisfies Partial<ContractSettings>;
 
 /** Implicit TLS speaks from the first byte on this port; every other port starts in plain text and upgrades. */
@@ -67,6 +71,10 @@ export interface ContractSettings {
   maxReceives: number | undefined;
   /** Google's OAuth 2.0 token endpoint, where an OAuth secret's access tokens come from. */
   oauthTokenUrl: string;
+  /** Names the stack in every mail's List-Id and in its thread ids. */
+  stackName: string;
+  /** Static `X-…` headers added to every mail. */
+  alertHeaders: Record<string, string>;
   logLevel: LogLevel;
   serviceName: string;
 }
@@ -161,6 +169,54 @@ function tokenUrl(text: string): string {
 
 const formatList = (values: string[]) => values.join(',');
 
+const MAX_CUSTOM_HEADERS = 20;
+const MAX_HEADER_VALUE = 900;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const HEADER_VALUE_BREAKS = /[\u0000-\u001f\u007f\u2028\u2029]/;
+
+/**
+ * Static headers for every mail, as a JSON object of `X-…` names to one-line values. Only `X-` names
+ * are allowed, so no setting can replace From, To, Subject, Message-ID or References, nor the
+ * product's own `X-Alert-*` and priority headers.
+ */
+function customHeaders(text: string): Record<string, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SettingProblemError(
+      'must be a JSON object such as {"X-Team":"payments"}, got text that is not JSON',
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SettingProblemError('must be a JSON object such as {"X-Team":"payments"}');
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_CUSTOM_HEADERS) {
+    throw new SettingProblemError(`must name at most ${MAX_CUSTOM_HEADERS} headers, got ${entries.length}`);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, item] of entries) {
+    if (!/^X-[A-Za-z0-9][A-Za-z0-9-]{0,60}$/i.test(name)) {
+      throw new SettingProblemError(
+        `"${name}" is not allowed: header names must start with "X-" and hold only letters, digits and hyphens`,
+      );
+    }
+    if (RESERVED_HEADER.test(name)) {
+      throw new SettingProblemError(`"${name}" is written by the alerts themselves and cannot be set`);
+    }
+    if (typeof item !== 'string') throw new SettingProblemError(`"${name}" must have a string value`);
+    if (HEADER_VALUE_BREAKS.test(item)) {
+      throw new SettingProblemError(`"${name}" must be one line without control characters (CR, LF, tab)`);
+    }
+    if (item.length > MAX_HEADER_VALUE) {
+      throw new SettingProblemError(`"${name}" must be at most ${MAX_HEADER_VALUE} characters`);
+    }
+    headers[name] = item;
+  }
+  return headers;
+}
+
 /** How each setting is read from its variable's text and written back to it. */
 const RULES: {
   [K in SettingName]: { parse(text: string): ContractSettings[K]; format?(value: never): string };
@@ -204,6 +260,15 @@ const RULES: {
   deadLetterQueueUrl: { parse: queueUrl },
   maxReceives: { parse: wholeNumber(1, 1000) },
   oauthTokenUrl: { parse: tokenUrl },
+  stackName: {
+    parse: (text) => {
+      if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(text)) {
+        throw new SettingProblemError(`must be a stack name (letters, digits, hyphens), got "${text}"`);
+      }
+      return text;
+    },
+  },
+  alertHeaders: { parse: customHeaders, format: (value: Record<string, string>) => JSON.stringify(value) },
   logLevel: {
     parse: (text) => {
       const level = text.toUpperCase();
@@ -291,6 +356,8 @@ export function readContract(env: Env): ContractSettings {
     deadLetterQueueUrl: read('deadLetterQueueUrl'),
     maxReceives: read('maxReceives'),
     oauthTokenUrl: read('oauthTokenUrl') ?? CONTRACT_DEFAULTS.oauthTokenUrl,
+    stackName: read('stackName') ?? CONTRACT_DEFAULTS.stackName,
+    alertHeaders: read('alertHeaders') ?? {},
     logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
     serviceName: read('serviceName') ?? CONTRACT_DEFAULTS.serviceName,
   };
@@ -331,7 +398,10 @@ export function contractEnvironment(
   const environment: Record<string, string> = {};
   for (const setting of Object.keys(ENVIRONMENT_VARIABLES) as SettingName[]) {
     const value = settings[setting];
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    const empty =
+      (Array.isArray(value) && value.length === 0) ||
+      (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+    if (value === undefined || empty) continue;
     const text = formatSetting(setting, value as never);
     // Parsing what was formatted applies the functions' own rule, and normalises (lower-case addresses).
     environment[ENVIRONMENT_VARIABLES[setting]] = deployTime(text)

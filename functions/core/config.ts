@@ -24,6 +24,10 @@ export interface AlertConfig {
   maxReceives: number | undefined;
   /** Where the access tokens of an OAuth secret come from (GOOGLE_OAUTH_TOKEN_URL). */
   oauthTokenUrl: string;
+  /** Names the stack in every mail's List-Id and thread ids. */
+  stackName: string;
+  /** Static `X-…` headers added to every mail (ALERT_HEADERS). */
+  alertHeaders: Record<string, string>;
 }
 
 function allowList(entries: string[] | undefined, alertTo: string[]): RecipientAllowList {
@@ -69,5 +73,7 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
     deadLetterQueueUrl: settings.deadLetterQueueUrl,
     maxReceives: settings.maxReceives,
     oauthTokenUrl: settings.oauthTokenUrl,
+    stackName: settings.stackName,
+    alertHeaders: settings.alertHeaders,
   };
 }

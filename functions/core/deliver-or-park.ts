@@ -216,9 +216,13 @@ async function settleRecipients(
   return outcomes;
 }
 
-/** The alert as a queue body addressed to one recipient only, so a redrive cannot reach the others. */
+/**
+ * The alert as a queue body addressed to one recipient only, so a redrive cannot reach the others.
+ * It is alert input again, so the event it was made from (never caller input) is left out.
+ */
 export function recipientCopy(alert: Alert, address: string): string {
-  return JSON.stringify({ ...alert, to: [address] });
+  const { event: _event, ...input } = alert;
+  return JSON.stringify({ ...input, to: [address] });
 }
 
 function replyOf(failure: DeliveryError): Record<string, unknown> {

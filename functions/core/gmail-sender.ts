@@ -30,6 +30,7 @@ import {
   smtpServiceOf,
 } from './gmail-replies.ts';
 import { GoogleAccessTokens } from './google-oauth.ts';
+import { mailHeaders } from './mail-headers.ts';
 import { type RenderedAlert, renderAlert } from './render.ts';
 
 /** One recipient Gmail did not take, and why (its own reply to RCPT, or the failure of its message). */
@@ -46,6 +47,12 @@ export interface DeliveryReceipt {
   messageId: string;
   accepted: string[];
   failed: RecipientFailure[];
+}
+
+/** An alert and its rendering, sent in one or more messages. */
+interface OutgoingMessage {
+  alert: Alert;
+  rendered: RenderedAlert;
 }
 
 /** Reads the Gmail credentials; `forceFetch` bypasses any cache (used after Gmail refused them). */
@@ -81,13 +88,6 @@ interface RecipientReplyError extends Error {
   responseCode?: number;
   response?: string;
 }
-
-// What nodemailer's Mail layer writes for `priority: 'high'`; this sender hands messages to the pool itself.
-const PRIORITY_HEADERS: Record<RenderedAlert['priority'], Record<string, string>> = {
-  high: { 'X-Priority': '1 (Highest)', 'X-MSMail-Priority': 'High', Importance: 'High' },
-  normal: {},
-  low: { 'X-Priority': '5 (Lowest)', 'X-MSMail-Priority': 'Low', Importance: 'Low' },
-};
 
 function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthContext) => Promise<void>) {
   const options: SMTPPoolOptions = {
@@ -220,15 +220,16 @@ export class GmailSender {
     const signal = AbortSignal.timeout(options.deadlineMs);
     const generation = this.#generation;
     const rendered = renderAlert(alert);
+    const message: OutgoingMessage = { alert, rendered };
     try {
-      return await this.#deliver(rendered, alert.to, signal);
+      return await this.#deliver(message, alert.to, signal);
     } catch (error) {
       if (!(error instanceof AlertError) || error.failureClass !== 'auth' || signal.aborted) throw error;
       // Gmail (or Google's token endpoint) refused the credentials: they may have been rotated. Read the secret again, once; only when
       // it changed is AUTH tried again, so a wrong password never turns into a login loop that ends in a
       // "too many login attempts" lock-out.
       if (!(await this.#recoverFromRefusal(generation))) throw error;
-      return await this.#deliver(rendered, alert.to, signal);
+      return await this.#deliver(message, alert.to, signal);
     }
   }
 
@@ -242,13 +243,13 @@ export class GmailSender {
    * Gmail refuses recipients past its per-message limit (the reply table's `tooManyRecipients`): those
    * go in a further message, round after round, and each recipient ends accepted or failed exactly once.
    */
-  async #deliver(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<DeliveryReceipt> {
+  async #deliver(message: OutgoingMessage, to: string[], signal: AbortSignal): Promise<DeliveryReceipt> {
     const receipt: DeliveryReceipt = { messageId: '', accepted: [], failed: [] };
     let pending = to;
     while (pending.length > 0) {
       let round: RoundResult;
       try {
-        round = readRound(await this.#dispatch(rendered, pending, signal));
+        round = readRound(await this.#dispatch(message, pending, signal));
       } catch (error) {
         const refusals = recipientRefusals(error);
         if (!refusals) {
@@ -281,9 +282,9 @@ export class GmailSender {
   }
 
   /** Sends one message; a pooled connection found dead after a freeze (FIN, RST) is replaced once. */
-  async #dispatch(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<SentInfo> {
+  async #dispatch(message: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
     try {
-      return await this.#post(rendered, to, signal);
+      return await this.#post(message, to, signal);
     } catch (error) {
       const failure = this.#classify(error);
       const stale =
@@ -291,12 +292,12 @@ export class GmailSender {
         STALE_CONNECTION_CODES.has(failure.code ?? '') &&
         !failure.responseCode;
       if (!stale || signal.aborted) throw error;
-      return await this.#post(rendered, to, signal);
+      return await this.#post(message, to, signal);
     }
   }
 
   /** Hands one message to the pool, composed when its connection is ready (see {@link ComposedOnDemand}). */
-  #post(rendered: RenderedAlert, to: string[], signal: AbortSignal): Promise<SentInfo> {
+  #post({ alert, rendered }: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
     const message = new ComposedOnDemand(() => {
       // A connection asks for the message only once it is authenticated, so the secret has been read.
       const from = this.#config.alertFrom ?? this.#username;
@@ -308,7 +309,11 @@ export class GmailSender {
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        headers: { ...rendered.headers, ...PRIORITY_HEADERS[rendered.priority] },
+        headers: mailHeaders(alert, rendered.priority, {
+          from,
+          stackName: this.#config.stackName,
+          custom: this.#config.alertHeaders,
+        }),
         disableFileAccess: true,
         disableUrlAccess: true,
       }).compile();

@@ -1,6 +1,6 @@
 import { type Alert, parseAlert, parseJsonBody } from './alert.ts';
 import type { AlertConfig } from './config.ts';
-import { eventToAlertInput, isEventBridgeEvent } from './event-alert.ts';
+import { alertFromEvent, isEventBridgeEvent } from './event-alert.ts';
 
 /**
  * Reads a queued record body: either an alert (what the HTTP fallback and applications enqueue) or
@@ -8,5 +8,5 @@ import { eventToAlertInput, isEventBridgeEvent } from './event-alert.ts';
  */
 export function alertFromQueuedBody(body: string, config: AlertConfig): Alert {
   const input = parseJsonBody(body);
-  return parseAlert(isEventBridgeEvent(input) ? eventToAlertInput(input) : input, config);
+  return isEventBridgeEvent(input) ? alertFromEvent(input, config) : parseAlert(input, config);
 }

@@ -5,7 +5,6 @@ export interface RenderedAlert {
   subject: string;
   text: string;
   html: string;
-  headers: Record<string, string>;
   priority: 'high' | 'normal' | 'low';
 }
 
@@ -15,6 +14,7 @@ const SEVERITY_COLOUR: Record<Severity, string> = {
   warning: '#f9a825',
   info: '#1565c0',
 };
+const RESOLVED_COLOUR = '#2e7d32';
 
 const HTML_ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -29,23 +29,42 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
-function textPart(alert: Alert, subject: string): string {
-  const lines = [subject, ''];
-  if (alert.text) lines.push(alert.text, '');
+/** The state in one word, first in every mail: `RESOLVED`, or the severity while the problem goes on. */
+export function stateLabel(alert: Pick<Alert, 'severity' | 'status'>): string {
+  return alert.status === 'resolved' ? 'RESOLVED' : alert.severity.toUpperCase();
+}
+
+/**
+ * The subject. An alert with a key keeps its subject as given, so every mail of that key (firing,
+ * repeated, resolved) has the same subject and Gmail keeps them in one conversation; the state is in
+ * the first line of the body instead. An alert without a key carries its state in the subject.
+ */
+export function mailSubject(alert: Pick<Alert, 'severity' | 'status' | 'subject' | 'dedupKey'>): string {
+  return alert.dedupKey ? alert.subject : `[${stateLabel(alert)}] ${alert.subject}`;
+}
+
+function metaLines(alert: Alert): string[] {
+  return [
+    `Severity ${alert.severity} · ${alert.status}${alert.source ? ` · from ${alert.source}` : ''}`,
+    alert.dedupKey ? `Key: ${alert.dedupKey}` : '',
+  ].filter(Boolean);
+}
+
+// Short lines first: on a phone the first line is the notification and Gmail's snippet.
+function textPart(alert: Alert): string {
+  const lines = [`${stateLabel(alert)}: ${alert.subject}`];
+  if (alert.text) lines.push(alert.text);
+  lines.push('');
   const fields = Object.entries(alert.fields);
   if (fields.length > 0) {
-    lines.push('Details:');
-    for (const [key, value] of fields) lines.push(`  ${key}: ${value}`);
+    for (const [key, value] of fields) lines.push(`${key}: ${value}`);
     lines.push('');
   }
   if (alert.links.length > 0) {
-    lines.push('Links:');
-    for (const link of alert.links) lines.push(`  ${link.title}: ${link.url}`);
+    for (const link of alert.links) lines.push(`${link.title}: ${link.url}`);
     lines.push('');
   }
-  lines.push(`Severity: ${alert.severity}`);
-  if (alert.source) lines.push(`Source: ${alert.source}`);
-  if (alert.dedupKey) lines.push(`Dedup key: ${alert.dedupKey}`);
+  lines.push(...metaLines(alert));
   return `${lines.join('\n')}\n`;
 }
 
@@ -53,56 +72,58 @@ function textPart(alert: Alert, subject: string): string {
 const WRAP = 'word-break:break-word;overflow-wrap:anywhere';
 
 function htmlPart(alert: Alert, subject: string): string {
-  const colour = SEVERITY_COLOUR[alert.severity];
+  const colour = alert.status === 'resolved' ? RESOLVED_COLOUR : SEVERITY_COLOUR[alert.severity];
   const rows = Object.entries(alert.fields)
     .map(
       ([key, value]) =>
-        `<tr><th align="left" style="padding:4px 12px 4px 0;vertical-align:top;width:38%;${WRAP}">${escapeHtml(key)}</th><td style="padding:4px 0;white-space:pre-wrap;${WRAP}">${escapeHtml(value)}</td></tr>`,
+        `<tr><th align="left" style="padding:4px 12px 4px 0;vertical-align:top;width:38%;color:#616161;font-weight:normal;${WRAP}">${escapeHtml(key)}</th><td style="padding:4px 0;white-space:pre-wrap;${WRAP}">${escapeHtml(value)}</td></tr>`,
     )
     .join('');
   const links = alert.links
-    .map((link) => `<li><a href="${escapeHtml(link.url)}">${escapeHtml(link.title)}</a></li>`)
+    .map(
+      (link) =>
+        `<li style="margin:4px 0"><a href="${escapeHtml(link.url)}">${escapeHtml(link.title)}</a></li>`,
+    )
     .join('');
-  const meta = [
-    `Severity: ${alert.severity}`,
-    alert.source ? `Source: ${alert.source}` : '',
-    alert.dedupKey ? `Dedup key: ${alert.dedupKey}` : '',
-  ]
-    .filter(Boolean)
+  const meta = metaLines(alert)
     .map((line) => escapeHtml(line))
-    .join(' &middot; ');
+    .join('<br>');
+  // Collapsed where the reader supports <details>; a reader that does not shows it open, still wrapped.
+  const event = alert.event
+    ? `<details style="margin:12px 0"><summary style="color:#455a64;cursor:pointer">Full event (JSON)</summary><pre style="margin:8px 0 0;padding:8px;background:#f5f5f5;font-size:12px;white-space:pre-wrap;${WRAP}">${escapeHtml(alert.event)}</pre></details>`
+    : '';
   return [
     '<!doctype html><html><head><meta charset="utf-8"><title>',
     escapeHtml(subject),
     '</title><meta name="viewport" content="width=device-width,initial-scale=1"></head>',
     '<body style="font-family:Arial,Helvetica,sans-serif;margin:0;padding:16px;color:#212121">',
     `<div style="border-left:6px solid ${colour};padding:8px 16px;max-width:640px;${WRAP}">`,
-    `<p style="margin:0;color:${colour};font-weight:bold;text-transform:uppercase">${escapeHtml(alert.severity)}</p>`,
+    `<p style="margin:0;color:${colour};font-weight:bold;text-transform:uppercase">${escapeHtml(stateLabel(alert))}</p>`,
     `<h1 style="font-size:20px;margin:4px 0 12px">${escapeHtml(alert.subject)}</h1>`,
-    alert.text ? `<p style="white-space:pre-wrap">${escapeHtml(alert.text)}</p>` : '',
+    alert.text ? `<p style="white-space:pre-wrap;margin:0 0 12px">${escapeHtml(alert.text)}</p>` : '',
     rows
       ? `<table style="border-collapse:collapse;margin:8px 0;width:100%;table-layout:fixed">${rows}</table>`
       : '',
-    links ? `<ul>${links}</ul>` : '',
+    links ? `<ul style="padding-left:20px">${links}</ul>` : '',
+    event,
     `<p style="color:#757575;font-size:12px">${meta}</p>`,
     '</div></body></html>',
   ].join('');
 }
 
 /**
- * Renders an alert into subject, text and HTML. The subject carries the severity (`[CRITICAL] …`);
- * callers never supply raw HTML or headers.
+ * Renders an alert into subject, text and HTML (see {@link mailSubject} for the subject); callers never
+ * supply raw HTML or headers.
  */
 export function renderAlert(alert: Alert): RenderedAlert {
-  const subject = `[${alert.severity.toUpperCase()}] ${alert.subject}`;
-  const headers: Record<string, string> = { 'X-Alert-Severity': alert.severity };
-  if (alert.source) headers['X-Alert-Source'] = alert.source;
-  if (alert.dedupKey) headers['X-Alert-Dedup-Key'] = alert.dedupKey;
+  const subject = mailSubject(alert);
   return {
     subject,
-    text: textPart(alert, subject),
+    text: textPart(alert),
     html: htmlPart(alert, subject),
-    headers,
-    priority: alert.severity === 'critical' || alert.severity === 'high' ? 'high' : 'normal',
+    priority:
+      alert.status === 'firing' && (alert.severity === 'critical' || alert.severity === 'high')
+        ? 'high'
+        : 'normal',
   };
 }

@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { parseAlert } from '../core/alert.ts';
 import { sendDeadline } from '../core/deadline.ts';
 import { type DeliveryOutcome, deliverOrPark } from '../core/deliver-or-park.ts';
-import { eventToAlertInput, serialiseEvent } from '../core/event-alert.ts';
+import { alertFromEvent, serialiseEvent } from '../core/event-alert.ts';
 import { logger } from '../core/logger.ts';
 import { initRuntime } from '../core/runtime.ts';
 
@@ -24,7 +23,7 @@ export const handler = middy<EventBridgeEvent<string, unknown>, DeliveryOutcome[
       current,
       { trigger: 'eventbridge', id: event.id },
       () => serialiseEvent(event),
-      () => parseAlert(eventToAlertInput(event), current.config),
+      () => alertFromEvent(event, current.config),
       sendDeadline(context, EVENT_SEND_CAP_MS),
     );
     return outcome.status;

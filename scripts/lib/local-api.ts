@@ -7,7 +7,7 @@ import { apiGatewayEvent, eventBridgeEvent, gatewayResponse } from '../../local/
 import type { LambdaHost } from '../../local/lambda-host.ts';
 import type { QueueRelay } from '../../local/queue-relay.ts';
 import type { Outbox } from './outbox.ts';
-import { type DeadLetter, messagePage, notFoundPage, outboxPage } from './outbox-page.ts';
+import { type DeadLetter, messagePage, notFoundPage, outboxPage, threadPage } from './outbox-page.ts';
 
 /** API Gateway's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -156,7 +156,7 @@ async function postQueue(api: ApiState, request: IncomingMessage, response: Serv
   sendJson(response, 202, { queued: true, messageId });
 }
 
-/** GET /: the outbox; /messages/<id>[/html|/text|/eml]: one message. */
+/** GET /: the outbox; /threads/<id>: one conversation; /messages/<id>[/html|/text|/eml]: one message. */
 async function getPage(api: ApiState, path: string, response: ServerResponse) {
   if (path === '/') {
     const entries = await api.options.outbox.list();
@@ -167,6 +167,13 @@ async function getPage(api: ApiState, path: string, response: ServerResponse) {
       curl: api.options.curl(api.baseUrl),
     });
     return sendHtml(response, 200, html);
+  }
+  const thread = /^\/threads\/([0-9a-f]{32})$/.exec(path)?.[1];
+  if (thread) {
+    const entries = await api.options.outbox.thread(thread);
+    return entries.length > 0
+      ? sendHtml(response, 200, threadPage(entries))
+      : sendHtml(response, 404, notFoundPage());
   }
   const match = /^\/messages\/([^/]+)(?:\/(html|text|eml))?$/.exec(path);
   const message = match?.[1] ? await api.options.outbox.read(match[1]) : undefined;

@@ -39,6 +39,9 @@ const STYLE = `
   dt { color: #b0bec5; } dd { margin: 0; }
   iframe { width: 100%; height: 420px; border: 1px solid #e0e0e0; border-radius: 6px; background: #fff; }
   .dlq { border-left-color: #6d4c41; }
+  .snippet { color: #424242; font-size: 14px; margin-top: 4px; overflow-wrap: anywhere; }
+  .count { font-size: 13px; color: #616161; }
+  .thread iframe { height: 520px; margin-top: 8px; }
   code { font-size: 90%; }
 `;
 
@@ -53,10 +56,43 @@ const severityStyle = (severity: string | undefined) => {
   return colour ? ` style="--sev:${colour}"` : '';
 };
 
-function mailItem(entry: OutboxEntry, outboxDir: string): string {
+const RESOLVED_COLOUR = '#2e7d32';
+
+const badgeOf = (entry: Pick<OutboxEntry, 'severity' | 'status'>) =>
+  entry.status === 'resolved' ? 'resolved' : (entry.severity ?? 'mail');
+
+const entryStyle = (entry: Pick<OutboxEntry, 'severity' | 'status'>) =>
+  entry.status === 'resolved' ? ` style="--sev:${RESOLVED_COLOUR}"` : severityStyle(entry.severity);
+
+/** A conversation: every mail of one alert key, as Gmail would show them; a lone mail is its own. */
+interface Conversation {
+  latest: OutboxEntry;
+  count: number;
+}
+
+/** Groups newest-first entries into conversations, newest conversation first. */
+function conversationsOf(entries: OutboxEntry[]): Conversation[] {
+  const byThread = new Map<string, Conversation>();
+  const conversations: Conversation[] = [];
+  for (const entry of entries) {
+    const known = entry.thread ? byThread.get(entry.thread) : undefined;
+    if (known) {
+      known.count += 1;
+      continue;
+    }
+    const conversation = { latest: entry, count: 1 };
+    if (entry.thread) byThread.set(entry.thread, conversation);
+    conversations.push(conversation);
+  }
+  return conversations;
+}
+
+function mailItem({ latest: entry, count }: Conversation, outboxDir: string): string {
   const href = `/messages/${entry.id}`;
-  return `<li class="mail"${severityStyle(entry.severity)} data-id="${entry.id}">
-  <a class="subject" href="${href}"><span class="badge">${escapeHtml(entry.severity ?? 'mail')}</span>${escapeHtml(entry.subject)}</a>
+  const open = count > 1 && entry.thread ? `/threads/${entry.thread}` : href;
+  return `<li class="mail"${entryStyle(entry)} data-id="${entry.id}">
+  <a class="subject" href="${open}"><span class="badge">${escapeHtml(badgeOf(entry))}</span>${escapeHtml(entry.subject)}</a>${count > 1 ? ` <a class="count" href="${open}">${count} mails</a>` : ''}
+  <div class="snippet">${escapeHtml(entry.headline)}</div>
   <div class="meta">to ${escapeHtml(entry.to.join(', '))} · from ${escapeHtml(entry.from)} · ${time(entry.receivedAt)}</div>
   <div class="views"><a href="${href}">View HTML</a><a href="${href}/text">Text</a><a href="${href}/eml" download="${entry.id}.eml">.eml</a><code>${escapeHtml(outboxDir)}/${entry.id}.eml</code></div>
 </li>`;
@@ -78,7 +114,9 @@ export function outboxPage(input: {
 }): string {
   const list =
     input.entries.length > 0
-      ? `<ol class="mails">${input.entries.map((entry) => mailItem(entry, input.outboxDir)).join('')}</ol>`
+      ? `<ol class="mails">${conversationsOf(input.entries)
+          .map((conversation) => mailItem(conversation, input.outboxDir))
+          .join('')}</ol>`
       : `<div class="empty"><p>No alerts yet. Send one from a terminal:</p><pre>${escapeHtml(input.curl)}</pre></div>`;
   const parked =
     input.deadLetters.length > 0
@@ -104,6 +142,25 @@ export function messagePage(message: OutboxMessage, outboxDir: string): string {
     `<header><p><a href="/">← Outbox</a></p><h1${severityStyle(message.severity)}>${escapeHtml(message.subject)}</h1>
 <dl><dt>From</dt><dd>${escapeHtml(message.from)}</dd><dt>To</dt><dd>${escapeHtml(message.to.join(', '))}</dd><dt>Received</dt><dd>${time(message.receivedAt)}</dd><dt>File</dt><dd><code>${escapeHtml(outboxDir)}/${message.id}.eml</code></dd></dl></header>
 <main><h2>HTML part</h2>${html}<h2>Text part <a href="${href}/text" style="font-weight:normal;font-size:13px">plain text</a> · <a href="${href}/eml" style="font-weight:normal;font-size:13px" download="${message.id}.eml">.eml</a></h2><pre>${escapeHtml(message.text)}</pre></main>`,
+  );
+}
+
+/** A conversation, oldest mail first, each with its state line and its HTML part, as Gmail shows a thread. */
+export function threadPage(entries: OutboxEntry[]): string {
+  const first = entries[0];
+  const mails = entries
+    .map(
+      (entry) => `<li class="mail"${entryStyle(entry)} data-id="${entry.id}">
+  <span class="badge">${escapeHtml(badgeOf(entry))}</span><strong>${escapeHtml(entry.headline)}</strong>
+  <div class="meta">${time(entry.receivedAt)} · <a href="/messages/${entry.id}">message</a></div>
+  <iframe sandbox="allow-popups allow-popups-to-escape-sandbox" src="/messages/${entry.id}/html" title="HTML part of ${escapeHtml(entry.headline)}" referrerpolicy="no-referrer"></iframe>
+</li>`,
+    )
+    .join('');
+  return page(
+    `${first?.subject ?? 'Conversation'} · gmail-alerts local`,
+    `<header><p><a href="/">← Outbox</a></p><h1>${escapeHtml(first?.subject ?? '')}</h1><p>${entries.length} mails in this conversation, oldest first</p></header>
+<main><ol class="mails thread">${mails}</ol></main>`,
   );
 }
 

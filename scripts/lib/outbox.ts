@@ -14,6 +14,12 @@ export interface OutboxEntry {
   from: string;
   to: string[];
   severity: string | undefined;
+  /** `firing` or `resolved`, from X-Alert-Status. */
+  status: string | undefined;
+  /** The conversation: the hex part of the References id every mail of one alert key shares. */
+  thread: string | undefined;
+  /** The text part's first line: the state and the subject, as Gmail's snippet shows them. */
+  headline: string;
 }
 
 /** A saved message with both parts, for the message view. */
@@ -31,6 +37,8 @@ export interface Outbox {
   /** Newest first, at most `limit`. */
   list(limit?: number): Promise<OutboxEntry[]>;
   read(id: string): Promise<OutboxMessage | undefined>;
+  /** The entries of one conversation, oldest first. */
+  thread(thread: string): Promise<OutboxEntry[]>;
   /** The entry's file as printed. */
   display(entry: OutboxEntry): string;
 }
@@ -55,6 +63,11 @@ const addresses = (value: unknown): string[] => {
 async function parse(id: string, file: string, raw: Buffer, receivedAt: Date): Promise<OutboxMessage> {
   const parsed = await simpleParser(raw);
   const severity = parsed.headers.get('x-alert-severity');
+  const status = parsed.headers.get('x-alert-status');
+  const references = parsed.headers.get('references');
+  const thread = /<alert\.([0-9a-f]{32})@/.exec(
+    String(Array.isArray(references) ? references[0] : (references ?? '')),
+  );
   return {
     id,
     file,
@@ -63,6 +76,9 @@ async function parse(id: string, file: string, raw: Buffer, receivedAt: Date): P
     from: parsed.from?.value[0]?.address ?? '',
     to: addresses(parsed.to),
     severity: typeof severity === 'string' ? severity : undefined,
+    status: typeof status === 'string' ? status : undefined,
+    thread: thread?.[1],
+    headline: (parsed.text ?? '').split('\n', 1)[0] ?? '',
     text: parsed.text ?? '',
     html: typeof parsed.html === 'string' ? parsed.html : undefined,
     raw,
@@ -90,7 +106,7 @@ export async function openOutbox(dir: string): Promise<Outbox> {
     return entry;
   };
 
-  return {
+  const outbox: Outbox = {
     dir,
     shownDir: shown(dir),
     async save(raw) {
@@ -126,6 +142,10 @@ export async function openOutbox(dir: string): Promise<Outbox> {
       return entries.filter((entry): entry is OutboxEntry => entry !== undefined);
     },
     read: load,
+    async thread(thread) {
+      return (await outbox.list()).filter((entry) => entry.thread === thread).reverse();
+    },
     display: (entry) => shown(entry.file),
   };
+  return outbox;
 }

@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
@@ -95,6 +95,58 @@ describe.skipIf(!chromiumInstalled)(`the outbox page in headless Chromium (${CHR
 
     await page.locator('a', { hasText: 'plain text' }).click();
     await page.waitForURL(/\/text$/);
-    expect(await page.locator('body').textContent()).toContain('Details:\n  service: checkout');
+    expect(await page.locator('body').textContent()).toContain('\nservice: checkout\n');
+  });
+
+  it('shows a GuardDuty finding, a failed pipeline, and an alarm with its recovery as one conversation', async () => {
+    const post = async (name: string) => {
+      const response = await fetch(`${baseUrl}/events`, {
+        method: 'POST',
+        body: await readFile(join(root, 'events', `${name}.json`), 'utf8'),
+      });
+      expect(await response.json()).toMatchObject({ status: 'delivered' });
+    };
+    await post('eventbridge-guardduty');
+    await post('eventbridge-codepipeline-failed');
+    await post('eventbridge-alarm');
+    await post('eventbridge-alarm-ok');
+    const page = await browser.newPage();
+    await mkdir(screenshotDir, { recursive: true });
+
+    await page.goto(`${baseUrl}/`);
+    const alarm = page.locator('li.mail', { hasText: 'checkout-5xx-rate (us-east-1)' });
+    await expect.poll(() => alarm.count()).toBe(1);
+    expect(await alarm.locator('.badge').textContent()).toBe('resolved');
+    expect(await alarm.locator('.count').textContent()).toBe('2 mails');
+    expect(await alarm.locator('.snippet').textContent()).toBe('RESOLVED: checkout-5xx-rate (us-east-1)');
+    await page.screenshot({ path: join(screenshotDir, 'outbox-conversations.png'), fullPage: true });
+
+    for (const [subject, file, state] of [
+      ['Bitcoin-related domain name queried by EC2 instance', 'outbox-guardduty.png', 'HIGH'],
+      ['Pipeline deploy-prod, execution 1a2b3c4d', 'outbox-pipeline-failed.png', 'HIGH'],
+    ] as const) {
+      await page.goto(`${baseUrl}/`);
+      await page.locator('li.mail', { hasText: subject }).locator('a.subject').click();
+      await page.waitForURL(/\/messages\/[^/]+$/);
+      const mail = page.frameLocator('iframe[title="HTML part of the alert"]');
+      await expect.poll(() => mail.locator('h1').textContent()).toContain(subject);
+      expect(await mail.locator('p').first().textContent()).toBe(state);
+      await page.screenshot({ path: join(screenshotDir, file), fullPage: true });
+    }
+
+    await page.goto(`${baseUrl}/`);
+    await alarm.locator('a.subject').click();
+    await page.waitForURL(/\/threads\/[0-9a-f]{32}$/);
+    const mails = page.locator('li.mail');
+    expect(await mails.count()).toBe(2);
+    expect(await mails.nth(0).locator('strong').textContent()).toBe(
+      'CRITICAL: checkout-5xx-rate (us-east-1)',
+    );
+    expect(await mails.nth(1).locator('strong').textContent()).toBe(
+      'RESOLVED: checkout-5xx-rate (us-east-1)',
+    );
+    const resolved = page.frameLocator('li.mail:nth-child(2) iframe');
+    await expect.poll(() => resolved.locator('p').nth(1).textContent()).toMatch(/^OK \(was ALARM\)/);
+    await page.screenshot({ path: join(screenshotDir, 'outbox-alarm-thread.png'), fullPage: true });
   });
 });

@@ -28,6 +28,7 @@ describe('a customised deployment', () => {
     apiAuth: 'iam',
     eventSources: 'billing.app,deploys.app',
     eventRules: JSON.stringify({ GuardDutyFindings: { source: ['aws.guardduty'] } }),
+    alertHeaders: { 'X-Team': 'payments' },
   });
   const { template } = result;
   const environment = (name: (typeof FUNCTION_NAMES)[number]) =>
@@ -43,6 +44,7 @@ describe('a customised deployment', () => {
         SECRET_CACHE_SECONDS: '600',
         SMTP_PORT: '465',
         SMTP_SECURE: 'true',
+        ALERT_HEADERS: '{"X-Team":"payments"}',
       });
     }
   });
@@ -207,6 +209,14 @@ describe('an imported secret under a customer managed key', () => {
         }),
       ]);
     }
+  });
+});
+
+describe('alertHeaders', () => {
+  it('refuses a header that would replace one the mail needs, naming the key', () => {
+    expect(() =>
+      createApp({ alertTo: 'oncall@example.com', alertHeaders: '{"Reply-To":"x@example.com"}' }),
+    ).toThrow(/CDK context "alertHeaders" is not valid for ALERT_HEADERS: "Reply-To" is not allowed/);
   });
 });
 

@@ -87,6 +87,7 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           ALERT_DLQ_URL: { Ref: dlqId },
           ALERT_MAX_RECEIVES: '5',
           ALERT_TO: ALERT_TO,
+          ALERT_STACK_NAME: stack.stackName,
           POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           NODE_OPTIONS: '--enable-source-maps',

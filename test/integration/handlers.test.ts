@@ -78,8 +78,9 @@ describe('http handler', () => {
     const [mail] = await stack.gmail.waitForMessages(1);
     expect(mail?.user).toBe(testGmailAccount.user);
     expect(mail?.envelope).toEqual({ from: testGmailAccount.user, to: ['oncall@example.com'] });
-    expect(mail?.parsed.subject).toBe('[CRITICAL] Disk almost full on db-1');
-    expect(mail?.parsed.headers.get('x-alert-dedup-key')).toBe('db-1-disk-var');
+    expect(mail?.parsed.subject).toBe('Disk almost full on db-1');
+    expect(mail?.parsed.text?.split('\n')[0]).toBe('CRITICAL: Disk almost full on db-1');
+    expect(mail?.parsed.headers.get('x-alert-key')).toBe('db-1-disk-var');
     expect(mail?.parsed.text).toContain('/var is at 93% and growing 2% an hour.');
     expect(mail?.parsed.text).toContain('Runbook: https://runbooks.example.com/disk-full');
     expect(mail?.parsed.html).toContain('<a href="https://runbooks.example.com/disk-full">Runbook</a>');
@@ -184,7 +185,7 @@ describe('sqs handler', () => {
       expect(result.batchItemFailures).toEqual([]);
     }
     await stack.gmail.waitForMessages(10);
-    expect(stack.gmail.messages.map((mail) => mail.parsed.headers.get('x-alert-dedup-key'))).toEqual(
+    expect(stack.gmail.messages.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual(
       Array.from({ length: 10 }, (_, i) => `warm-${i}`),
     );
     expect(delta(before)).toEqual({ connections: 1, auths: 1, secretFetches: 1 });
@@ -199,7 +200,7 @@ describe('sqs handler', () => {
       const result = await invoke(JSON.stringify({ subject: 'after idle close', dedupKey: `after-${mode}` }));
       expect(result.batchItemFailures).toEqual([]);
       const mails = await stack.gmail.waitForMessages(2);
-      expect(mails.at(-1)?.parsed.headers.get('x-alert-dedup-key')).toBe(`after-${mode}`);
+      expect(mails.at(-1)?.parsed.headers.get('x-alert-key')).toBe(`after-${mode}`);
     },
   );
 
@@ -210,8 +211,8 @@ describe('sqs handler', () => {
     expect(result.batchItemFailures).toEqual([]);
     const mails = await stack.gmail.waitForMessages(2);
     expect(mails.map((mail) => mail.parsed.subject).sort()).toEqual([
-      '[INFO] Deployment Failed from alerts.app',
-      '[WARNING] Queue backlog above 10,000',
+      'Deployment Failed from alerts.app',
+      'Queue backlog above 10,000',
     ]);
   });
 
@@ -313,10 +314,14 @@ describe('eventbridge handler', () => {
     const handler = await coldStart<EventBridgeEvent<string, unknown>, string>('eventbridge');
     await expect(handler(loadEvent('eventbridge-alarm'), createLambdaContext())).resolves.toBe('delivered');
     const [mail] = await stack.gmail.waitForMessages(1);
-    expect(mail?.parsed.subject).toBe('[CRITICAL] ALARM: checkout-5xx-rate (us-east-1)');
-    expect(mail?.parsed.text).toContain(
-      'detail.configuration.metrics[0].metricStat.metric.name: HTTPCode_Target_5XX_Count',
+    expect(mail?.parsed.subject).toBe('checkout-5xx-rate (us-east-1)');
+    expect(mail?.parsed.text).toMatch(
+      /^CRITICAL: checkout-5xx-rate \(us-east-1\)\nALARM \(was OK\): Threshold Crossed/,
     );
+    expect(mail?.parsed.text).toContain('\nMetric: AWS/ApplicationELB HTTPCode_Target_5XX_Count\n');
+    expect(mail?.parsed.headers.get('references')).toMatch(/^<alert\.[0-9a-f]{32}@/);
+    expect(mail?.parsed.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(mail?.parsed.html).toContain('<summary');
   });
 
   it('throws on a transient failure so Lambda retries, and parks a permanent one', async () => {
@@ -333,5 +338,83 @@ describe('eventbridge handler', () => {
     expect(parked?.MessageAttributes.failureClass?.StringValue).toBe('permanent');
     expect(parked?.MessageAttributes.responseCode?.StringValue).toBe('552');
     expect(JSON.parse(parked?.Body ?? '{}').id).toBe('8f0c2c57-0e4d-4d8b-a3f3-4f4c1c7d9a11');
+  });
+});
+
+describe('one Gmail conversation per alert key', () => {
+  const threadOf = (mail: { parsed: { headers: Map<string, unknown> } } | undefined) => ({
+    references: mail?.parsed.headers.get('references'),
+    inReplyTo: mail?.parsed.headers.get('in-reply-to'),
+  });
+
+  it('threads an alarm and its recovery: same subject and References, own Message-IDs, the state first', async () => {
+    stack.apply();
+    const handler = await coldStart<EventBridgeEvent<string, unknown>, string>('eventbridge');
+
+    await expect(handler(loadEvent('eventbridge-alarm'), createLambdaContext())).resolves.toBe('delivered');
+    await expect(handler(loadEvent('eventbridge-alarm-ok'), createLambdaContext())).resolves.toBe(
+      'delivered',
+    );
+
+    const [firing, resolved] = await stack.gmail.waitForMessages(2);
+    expect(resolved?.parsed.subject).toBe(firing?.parsed.subject);
+    expect(threadOf(firing).references).toMatch(/^<alert\.[0-9a-f]{32}@example\.com>$/);
+    expect(threadOf(resolved)).toEqual(threadOf(firing));
+    expect(threadOf(firing).inReplyTo).toBe(threadOf(firing).references);
+    expect(resolved?.parsed.messageId).not.toBe(firing?.parsed.messageId);
+    expect(firing?.parsed.text?.split('\n')[0]).toBe('CRITICAL: checkout-5xx-rate (us-east-1)');
+    expect(resolved?.parsed.text?.split('\n')[0]).toBe('RESOLVED: checkout-5xx-rate (us-east-1)');
+    expect(resolved?.parsed.headers.get('x-alert-status')).toBe('resolved');
+    expect(firing?.parsed.headers.get('x-alert-status')).toBe('firing');
+  });
+
+  it('threads HTTP alerts by dedupKey across firing and resolved, and keeps other keys apart', async () => {
+    const send = await http();
+    const alert = { subject: 'Replica lag on db-2', severity: 'high', dedupKey: 'db-2-lag' };
+
+    expect((await send(JSON.stringify(alert))).statusCode).toBe(200);
+    expect((await send(JSON.stringify({ ...alert, severity: 'critical' }))).statusCode).toBe(200);
+    expect((await send(JSON.stringify({ ...alert, status: 'resolved' }))).statusCode).toBe(200);
+    expect((await send(JSON.stringify({ ...alert, dedupKey: 'db-3-lag' }))).statusCode).toBe(200);
+
+    const mails = await stack.gmail.waitForMessages(4);
+    const [first, second, resolved, other] = mails;
+    expect(new Set(mails.map((mail) => mail.parsed.subject))).toEqual(new Set(['Replica lag on db-2']));
+    expect(threadOf(second)).toEqual(threadOf(first));
+    expect(threadOf(resolved)).toEqual(threadOf(first));
+    expect(threadOf(other).references).not.toBe(threadOf(first).references);
+    expect(new Set(mails.map((mail) => mail.parsed.messageId)).size).toBe(4);
+    expect(mails.map((mail) => mail.parsed.text?.split('\n')[0])).toEqual([
+      'HIGH: Replica lag on db-2',
+      'CRITICAL: Replica lag on db-2',
+      'RESOLVED: Replica lag on db-2',
+      'HIGH: Replica lag on db-2',
+    ]);
+  });
+
+  it('marks every mail auto-generated, names the stack in List-Id and adds ALERT_HEADERS, on every trigger', async () => {
+    const overrides = { ALERT_STACK_NAME: 'PaymentsAlerts', ALERT_HEADERS: '{"X-Team":"payments"}' };
+    await (await http(overrides))(JSON.stringify({ subject: 'via http' }));
+    await (await sqs(overrides))(JSON.stringify({ subject: 'via sqs' }));
+    stack.apply(overrides);
+    const eventbridge = await coldStart<EventBridgeEvent<string, unknown>, string>('eventbridge');
+    await eventbridge(loadEvent('eventbridge-guardduty'), createLambdaContext());
+
+    const mails = await stack.gmail.waitForMessages(3);
+    for (const mail of mails) {
+      expect(mail.parsed.headers.get('auto-submitted')).toBe('auto-generated');
+      expect(mail.parsed.headerLines.find((header) => header.key === 'list-id')?.line).toBe(
+        'List-ID: paymentsalerts alerts <paymentsalerts.example.com>',
+      );
+      expect(mail.parsed.headers.get('x-team')).toBe('payments');
+    }
+  });
+
+  it('refuses to start with an ALERT_HEADERS entry that would replace a header the mail needs', async () => {
+    const send = await http({ ALERT_HEADERS: '{"X-Alert-Key":"forged"}' });
+    const response = await send(JSON.stringify({ subject: 'never sent' }));
+    expect(response.statusCode).toBe(500);
+    expect(response.body).toContain('ALERT_HEADERS');
+    expect(stack.gmail.messages).toEqual([]);
   });
 });

@@ -169,6 +169,7 @@ describe('npm start', () => {
     expect(files).toContain(`${id}.eml`);
     const mail = await simpleParser(await readFile(join(outboxDir, `${id}.eml`)));
     expect(mail.subject).toBe('[WARNING] Disk almost full on db-1');
+    expect(mail.text?.split('\n')[0]).toBe('WARNING: Disk almost full on db-1');
     expect(mail.messageId).toBe(body.messageId);
     expect(mail.text).toContain('/var is at 93% and growing 2% an hour.');
     expect(mail.html).toContain('Disk almost full on db-1');
@@ -218,7 +219,7 @@ describe('npm start', () => {
       id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
       status: 'delivered',
     });
-    expect(await page()).toContain('ALARM: checkout-5xx-rate');
+    expect(await page()).toContain('checkout-5xx-rate (us-east-1)');
   });
 
   it('delivers POST /queue through the local SQS and the sqs handler', async () => {
@@ -258,7 +259,7 @@ describe('npm start', () => {
     expect(mailHtml.headers.get('content-security-policy')).not.toContain('allow-scripts');
     expect(await mailHtml.text()).toContain('<h1');
     expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
-    expect(await text.text()).toContain('Severity: high');
+    expect(await text.text()).toMatch(/^HIGH: Queued: replica lag above 30 s\n/);
     expect((await fetch(`${baseUrl}/messages/..%2F..%2Fetc%2Fpasswd`)).status).toBe(404);
   });
 
@@ -278,7 +279,7 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
 
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ batchItemFailures: [] });
-    expect(run.stderr).toContain('✓ mail: [WARNING] Queue backlog above 10,000 → oncall@example.com');
+    expect(run.stderr).toContain('✓ mail: Queue backlog above 10,000 → oncall@example.com');
     expect(run.stderr).toContain('✓ sqs handler: 0 records reported as failed');
     expect(files.filter((name) => name.endsWith('.eml'))).toHaveLength(2);
   });

@@ -61,9 +61,9 @@ describe('JSON nested thousands of levels deep', () => {
 
       expect(outcome).toBe('delivered');
       const mail = (await suite.deployment.gmail.waitForMessages(mails + 1)).at(-1);
-      expect(mail?.parsed.subject).toBe('[INFO] Deep Event from reliability.test');
+      expect(mail?.parsed.subject).toBe('Deep Event from reliability.test');
       expect(mail?.parsed.text).toContain(
-        `  detail${'.a'.repeat(16)}: … nested deeper than 16 levels; not shown\n`,
+        `\ndetail${'.a'.repeat(16)}: … nested deeper than 16 levels; not shown\n`,
       );
     },
   );
@@ -104,7 +104,7 @@ describe('JSON nested thousands of levels deep', () => {
     expect(batch).toEqual({ batchItemFailures: [] });
     const mail = (await suite.deployment.gmail.waitForMessages(mails + 1)).at(-1);
     expect(mail?.parsed.text).toContain(
-      `  detail${'.a'.repeat(16)}: … nested deeper than 16 levels; not shown\n`,
+      `\ndetail${'.a'.repeat(16)}: … nested deeper than 16 levels; not shown\n`,
     );
   });
 });

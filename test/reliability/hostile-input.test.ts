@@ -104,7 +104,7 @@ describe('hostile but valid input: delivered as text, never as protocol', () => 
     const mail = (await delivering.deployment.gmail.waitForMessages(before + 1)).at(-1);
     const serialised = 'https://runbooks.example.com/disk-full?q=%22%3Cx%3E%22#step-2';
     expect(String(mail?.parsed.html)).toContain(`<a href="${serialised}">Runbook</a>`);
-    expect(mail?.parsed.text).toContain(`  Runbook: ${serialised}\n`);
+    expect(mail?.parsed.text).toContain(`\nRunbook: ${serialised}\n`);
   });
 
   it('delivers an alarm whose name carries an encoded word with a subject no reader decodes a line break from', async () => {
@@ -122,10 +122,10 @@ describe('hostile but valid input: delivered as text, never as protocol', () => 
     const mail = (await delivering.deployment.gmail.waitForMessages(before + 1)).at(-1);
     // mailparser decodes encoded words in the subject as a mail reader does.
     expect(mail?.parsed.subject).toBe(
-      '[CRITICAL] ALARM: db-1 = ?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?= high (us-east-1)',
+      'db-1 = ?utf-8?b?DQpCY2M6IG1hbGxvcnlAZXZpbC5leGFtcGxl?= high (us-east-1)',
     );
     expect(mail?.parsed.headers.has('bcc')).toBe(false);
     // The name as the event sent it stays readable in the body.
-    expect(mail?.parsed.text).toContain(`  detail.alarmName: ${alarmName}\n`);
+    expect(mail?.parsed.text).toContain(`\nAlarm: ${alarmName}\n`);
   });
 });

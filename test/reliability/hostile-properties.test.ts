@@ -5,7 +5,7 @@ import { anyText, disguisingCharacters, encodedWord, lineBreakers } from './supp
 import { alertEvent, deployForSuite, sqsRecord } from './support/deployment.ts';
 import { isObjectWithSubject, placeValue } from './support/hostile-inputs.ts';
 
-const KNOWN_FIELDS = ['subject', 'text', 'severity', 'to', 'source', 'dedupKey', 'fields', 'links'];
+const KNOWN_FIELDS = ['subject', 'text', 'severity', 'status', 'to', 'source', 'dedupKey', 'fields', 'links'];
 // The tags and attributes of our own HTML template; anything else in a received HTML part came from a caller.
 const TEMPLATE_TAGS = new Set([
   '!doctype',
@@ -24,6 +24,7 @@ const TEMPLATE_TAGS = new Set([
   'ul',
   'li',
   'a',
+  'br',
 ]);
 // The template's own attributes; `name` and `content` are its viewport meta tag.
 const TEMPLATE_ATTRIBUTES = new Set(['html', 'charset', 'name', 'content', 'style', 'align', 'href']);
@@ -299,7 +300,7 @@ describe('HTML, script and header values in every field (delivered, escaped)', {
 
           expect(response.statusCode).toBe(200);
           const mail = (await suite.deployment.gmail.waitForMessages(sent)).find(
-            (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
+            (message) => message.parsed.headers.get('x-alert-key') === dedupKey,
           ) as ReceivedMessage;
           expect(mail.envelope.to).toEqual(['oncall@example.com']);
           const html = String(mail.parsed.html);
@@ -312,7 +313,9 @@ describe('HTML, script and header values in every field (delivered, escaped)', {
           }
           // The text part carries the values as they were sent.
           expect(mail.parsed.text).toContain(values.fieldValue.replace(/\r\n?/g, '\n'));
-          expect(squash(String(mail.parsed.subject))).toBe(squash(`[CRITICAL] ${values.subject}`));
+          // A keyed alert keeps its subject as sent, so that its mails thread; the state leads the text.
+          expect(squash(String(mail.parsed.subject))).toBe(squash(values.subject));
+          expect(mail.parsed.text?.split('\n')[0]).toBe(`CRITICAL: ${values.subject}`);
           expect(squash(decodeHeader(String(mail.parsed.headers.get('x-alert-source'))))).toBe(
             squash(values.source),
           );
@@ -343,12 +346,12 @@ describe('links (delivered)', { timeout: PROPERTY_TIMEOUT_MS }, () => {
 
           expect(response.statusCode).toBe(200);
           const mail = (await suite.deployment.gmail.waitForMessages(sent)).find(
-            (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
+            (message) => message.parsed.headers.get('x-alert-key') === dedupKey,
           ) as ReceivedMessage;
           const serialised = new URL(url).href;
           const hrefs = [...String(mail.parsed.html).matchAll(/href="([^"]*)"/g)].map((match) => match[1]);
           expect(hrefs).toEqual([serialised.replaceAll('&', '&amp;').replaceAll("'", '&#39;')]);
-          expect(mail.parsed.text).toContain(`  Runbook: ${serialised}\n`);
+          expect(mail.parsed.text).toContain(`\nRunbook: ${serialised}\n`);
         },
       ),
       { numRuns: 40 },
@@ -392,7 +395,8 @@ describe('any EventBridge event', { timeout: PROPERTY_TIMEOUT_MS }, () => {
         }
         const mail = (await suite.deployment.gmail.waitForMessages(mails + 1)).at(-1);
         expect(mail?.envelope.to).toEqual(['oncall@example.com']);
-        expect(mail?.parsed.subject).toMatch(/^\[(CRITICAL|HIGH|WARNING|INFO)\] /);
+        expect(mail?.parsed.subject).not.toBe('');
+        expect(mail?.parsed.text).toMatch(/^(CRITICAL|HIGH|WARNING|INFO|RESOLVED): /);
         // mailparser decodes encoded words as a reader would: nothing may decode into a line break.
         expect(mail?.parsed.subject).not.toMatch(/[\r\n]/);
         expect(mail?.parsed.subject).not.toMatch(DISGUISE);

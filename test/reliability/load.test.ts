@@ -100,7 +100,7 @@ describe('load', () => {
 
     const received = new Map<string, number>();
     for (const message of deployment.gmail.messages) {
-      const key = String(message.parsed.headers.get('x-alert-dedup-key'));
+      const key = String(message.parsed.headers.get('x-alert-key'));
       received.set(key, (received.get(key) ?? 0) + 1);
     }
     const lost = Array.from({ length: ALERTS }, (_, index) => `load-${index}`).filter(

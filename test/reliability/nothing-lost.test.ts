@@ -63,7 +63,7 @@ describe('nothing is dropped when the durable side fails too', () => {
         gmail: {
           // Gmail refuses two particular alerts for now (451 4.3.0), whatever order the batch runs in.
           onMessage: (message) => {
-            if (retried.has(String(message.parsed.headers.get('x-alert-dedup-key'))))
+            if (retried.has(String(message.parsed.headers.get('x-alert-key'))))
               throw new Error('refused for now');
           },
         },
@@ -94,7 +94,7 @@ describe('nothing is dropped when the durable side fails too', () => {
             .sort(),
         ).toEqual(invalid.map((record) => record.messageId).sort());
         const delivered = deployment.gmail.messages
-          .map((message) => message.parsed.headers.get('x-alert-dedup-key'))
+          .map((message) => message.parsed.headers.get('x-alert-key'))
           .sort();
         expect(delivered).toEqual(good.map((_, i) => `mixed-ok-${i}`));
       },

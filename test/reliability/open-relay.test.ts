@@ -19,9 +19,7 @@ const recipients = fc.array(
 );
 
 const mailsFor = (dedupKey: string) =>
-  suite.deployment.gmail.messages.filter(
-    (message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey,
-  );
+  suite.deployment.gmail.messages.filter((message) => message.parsed.headers.get('x-alert-key') === dedupKey);
 
 describe('never an open relay', () => {
   let sent = 0;

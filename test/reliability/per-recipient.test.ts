@@ -134,7 +134,12 @@ describe.each(TRIGGERS)('one of two recipients refused, via %s', (trigger) => {
     await expect(drainQueue(stack, queued)).resolves.toEqual({ batchItemFailures: [] });
     await stack.gmail.waitForMessages(2);
     expect(recipientsOf(stack.gmail.messages)).toEqual([FIRST, SECOND].sort());
-    expect(stack.gmail.messages[1]?.parsed.subject).toBe(`[HIGH] ${alert.subject}`);
+    // The copy is the same mail as the one the other recipient got, so it lands in the same conversation.
+    expect(stack.gmail.messages[1]?.parsed.subject).toBe(stack.gmail.messages[0]?.parsed.subject);
+    expect(stack.gmail.messages[1]?.parsed.subject).toContain(alert.subject);
+    expect(stack.gmail.messages[1]?.parsed.headers.get('references')).toBe(
+      stack.gmail.messages[0]?.parsed.headers.get('references'),
+    );
   });
 });
 

@@ -15,7 +15,7 @@ captureFileOutput();
 
 const alert = (dedupKey: string) => JSON.stringify({ subject: `Recovery: ${dedupKey}`, dedupKey });
 const deliveredKeys = (deployment: Deployment) =>
-  deployment.gmail.messages.map((message) => message.parsed.headers.get('x-alert-dedup-key'));
+  deployment.gmail.messages.map((message) => message.parsed.headers.get('x-alert-key'));
 
 describe('held alerts go out once the fault has passed', () => {
   it('delivers a quota-held SQS record when the queue hands its delayed copy back after the block', async () => {

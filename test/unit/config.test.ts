@@ -30,6 +30,13 @@ describe('loadConfig', () => {
     expect(config.queueUrl).toBeUndefined();
     expect(config.maxReceives).toBeUndefined();
     expect(loadConfig({ ...base, ALERT_MAX_RECEIVES: '5' }).maxReceives).toBe(5);
+    expect(config.stackName).toBe('gmail-alerts');
+    expect(config.alertHeaders).toEqual({});
+  });
+
+  it('reads static X- headers for every mail from ALERT_HEADERS', () => {
+    const config = loadConfig({ ...base, ALERT_HEADERS: '{"X-Team":"payments","X-Env":"prod"}' });
+    expect(config.alertHeaders).toEqual({ 'X-Team': 'payments', 'X-Env': 'prod' });
   });
 
   it('defaults to implicit TLS only for port 465', () => {
@@ -59,6 +66,14 @@ describe('loadConfig', () => {
     [{ ...base, SECRET_CACHE_SECONDS: '-1' }, 'SECRET_CACHE_SECONDS', 'whole number'],
     [{ ...base, ALERT_QUEUE_URL: 'not a url' }, 'ALERT_QUEUE_URL', 'queue URL'],
     [{ ...base, ALERT_MAX_RECEIVES: '0' }, 'ALERT_MAX_RECEIVES', 'between 1 and 1000'],
+    [{ ...base, ALERT_HEADERS: 'X-Team: payments' }, 'ALERT_HEADERS', 'not JSON'],
+    [{ ...base, ALERT_HEADERS: '["X-Team"]' }, 'ALERT_HEADERS', 'must be a JSON object'],
+    [{ ...base, ALERT_HEADERS: '{"Subject":"x"}' }, 'ALERT_HEADERS', '"Subject" is not allowed'],
+    [{ ...base, ALERT_HEADERS: '{"References":"<a@b>"}' }, 'ALERT_HEADERS', '"References" is not allowed'],
+    [{ ...base, ALERT_HEADERS: '{"X-Alert-Severity":"info"}' }, 'ALERT_HEADERS', 'cannot be set'],
+    [{ ...base, ALERT_HEADERS: '{"X-Team":"a\\r\\nBcc: x@evil.example"}' }, 'ALERT_HEADERS', 'one line'],
+    [{ ...base, ALERT_HEADERS: '{"X-Team":1}' }, 'ALERT_HEADERS', 'string value'],
+    [{ ...base, ALERT_STACK_NAME: 'my stack' }, 'ALERT_STACK_NAME', 'stack name'],
   ])('names the variable and the problem for %j', (env, variable, problem) => {
     const error = configErrorOf(env);
     expect(error.variable).toBe(variable);

@@ -26,6 +26,13 @@ describe('eventToAlertInput', () => {
     expect(alert.fields.Metric).toBe('AWS/ApplicationELB HTTPCode_Target_5XX_Count');
   });
 
+  it('formats an EC2 state change through its formatter rather than generically', () => {
+    const alert = parseAlert(eventToAlertInput(load('eventbridge-generic')), config);
+    expect(alert.subject).toBe('Instance i-0abcd1234ef567890 (eu-west-1)');
+    expect(alert.severity).toBe('warning');
+    expect(alert.dedupKey).toBe('i-0abcd1234ef567890');
+  });
+
   it('passes a custom event whose detail is an alert through', () => {
     const alert = parseAlert(eventToAlertInput(load('eventbridge-custom')), config);
     expect(alert).toMatchObject({
@@ -35,18 +42,21 @@ describe('eventToAlertInput', () => {
     });
   });
 
-  it('renders any other event generically, without [object Object] or undefined', () => {
-    const event = load('eventbridge-generic');
+  it('renders an event from a source no formatter knows generically, without [object Object] or undefined', () => {
+    const event = load('eventbridge-unknown');
     const alert = parseAlert(eventToAlertInput(event), config);
-    expect(alert.subject).toBe('EC2 Instance State-change Notification from aws.ec2');
+    expect(alert.subject).toBe('Stock Level Low from com.example.inventory');
+    expect(alert.severity).toBe('info');
+    expect(alert.dedupKey).toBe('2f6e8a1c-4b3d-4e5f-9a7b-8c9d0e1f2a3b');
     expect(alert.fields).toMatchObject({
-      'detail-type': 'EC2 Instance State-change Notification',
-      source: 'aws.ec2',
+      'detail-type': 'Stock Level Low',
+      source: 'com.example.inventory',
       account: '123456789012',
       region: 'eu-west-1',
       time: '2026-11-24T19:00:00Z',
-      resources: 'arn:aws:ec2:eu-west-1:123456789012:instance/i-0abcd1234ef567890',
-      'detail.instance-id': 'i-0abcd1234ef567890',
+      resources: 'arn:aws:dynamodb:eu-west-1:123456789012:table/inventory',
+      'detail.sku': 'SKU-1042',
+      'detail.onHand': '3',
       'detail.tags.team': 'payments',
       'detail.previous': 'null',
     });
@@ -58,12 +68,12 @@ describe('eventToAlertInput', () => {
   });
 
   it('tells an event envelope from an alert', () => {
-    expect(isEventBridgeEvent(load('eventbridge-generic'))).toBe(true);
+    expect(isEventBridgeEvent(load('eventbridge-unknown'))).toBe(true);
     expect(isEventBridgeEvent({ subject: 'x', source: 'y' })).toBe(false);
   });
 
   it('flattens a detail nested 100,000 levels deep to 16 levels, saying what it left out', () => {
-    const event = load('eventbridge-generic');
+    const event = load('eventbridge-unknown');
     event.detail = JSON.parse(`${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
     const alert = parseAlert(eventToAlertInput(event), config);
     expect(alert.fields).toMatchObject({
@@ -73,7 +83,7 @@ describe('eventToAlertInput', () => {
   });
 
   it('keeps a wide detail to 15 facts, the last saying more was left out', () => {
-    const event = load('eventbridge-generic');
+    const event = load('eventbridge-unknown');
     event.detail = { items: Array.from({ length: 10_000 }, (_, index) => index) };
     const alert = parseAlert(eventToAlertInput(event), config);
     expect(Object.keys(alert.fields)).toHaveLength(15);
@@ -92,7 +102,7 @@ describe('eventToAlertInput', () => {
 
   it('drops bidi controls and folds line breaks in event-supplied header values', () => {
     const event = {
-      ...load('eventbridge-generic'),
+      ...load('eventbridge-unknown'),
       'detail-type': 'Invoice\u202e fdp.exe\r\nBcc: x@evil.example',
       source: 'aws.\u200bec2 =?x?q?y?=',
       id: 'id\u2066-1',
@@ -130,7 +140,7 @@ describe('serialiseEvent', () => {
   });
 
   it('keeps an event nested 100,000 levels deep to 32 levels instead of overflowing the stack', () => {
-    const event = load('eventbridge-generic');
+    const event = load('eventbridge-unknown');
     event.detail = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     const parsed = JSON.parse(serialiseEvent(event));
     expect(parsed.id).toBe(event.id);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../functions/core/alert.ts';
-import { renderAlert } from '../../functions/core/render.ts';
+import { mailSubject, renderAlert } from '../../functions/core/render.ts';
 
 const alert: Alert = {
   subject: 'CPU <script>alert(1)</script> high',
@@ -15,36 +15,53 @@ const alert: Alert = {
 };
 
 describe('renderAlert', () => {
-  it('prefixes the subject with the severity', () => {
-    expect(renderAlert(alert).subject).toBe('[CRITICAL] CPU <script>alert(1)</script> high');
-    expect(renderAlert({ ...alert, severity: 'info' }).subject).toMatch(/^\[INFO\] /);
+  it('keeps the subject of an alert with a key as given, so every mail of the key threads in Gmail', () => {
+    expect(renderAlert(alert).subject).toBe('CPU <script>alert(1)</script> high');
+    expect(renderAlert({ ...alert, status: 'resolved', severity: 'info' }).subject).toBe(
+      renderAlert(alert).subject,
+    );
+  });
+
+  it('prefixes the subject of an alert without a key with its state', () => {
+    const once = { ...alert, dedupKey: undefined };
+    expect(mailSubject(once)).toBe('[CRITICAL] CPU <script>alert(1)</script> high');
+    expect(mailSubject({ ...once, severity: 'info' })).toMatch(/^\[INFO\] /);
+    expect(mailSubject({ ...once, status: 'resolved' })).toMatch(/^\[RESOLVED\] /);
+  });
+
+  it('puts the state and the subject in the first line of the text part', () => {
+    expect(renderAlert(alert).text.split('\n')[0]).toBe('CRITICAL: CPU <script>alert(1)</script> high');
+    expect(renderAlert({ ...alert, status: 'resolved' }).text.split('\n')[0]).toBe(
+      'RESOLVED: CPU <script>alert(1)</script> high',
+    );
   });
 
   it('escapes every value in the HTML part', () => {
-    const { html } = renderAlert(alert);
+    const { html } = renderAlert({ ...alert, event: '{"detail":"</pre><script>x()</script>"}' });
     expect(html).not.toMatch(/<script>|<img|<b>|<host>|<Runbook>/);
     expect(html).toContain('CPU &lt;script&gt;alert(1)&lt;/script&gt; high');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('href="https://runbooks.example.com/?a=1&amp;b=&quot;2&quot;"');
     expect(html).toContain('Load is &quot;high&quot; &amp; rising');
+    expect(html).toContain('&lt;/pre&gt;&lt;script&gt;x()&lt;/script&gt;');
   });
 
-  it('writes a readable text part with details and links', () => {
-    const { text } = renderAlert(alert);
+  it('writes a short text part with the facts and links, and the event only in the HTML part', () => {
+    const { text, html } = renderAlert({ ...alert, event: '{"id":"event-json-only-in-html"}' });
     expect(text).toContain('Load is "high" & rising\nsecond line');
-    expect(text).toContain('  <host>: <img src=x onerror=alert(1)>');
-    expect(text).toContain('  <Runbook>: https://runbooks.example.com/?a=1&b="2"');
-    expect(text).toContain('Dedup key: cpu-1');
+    expect(text).toContain('\n<host>: <img src=x onerror=alert(1)>\n');
+    expect(text).toContain('\n<Runbook>: https://runbooks.example.com/?a=1&b="2"\n');
+    expect(text).toContain('Key: cpu-1');
+    expect(text).not.toContain('event-json-only-in-html');
+    expect(html).toMatch(
+      /<details[^>]*><summary[^>]*>Full event \(JSON\)<\/summary><pre[^>]*>\{&quot;id&quot;:&quot;event-json-only-in-html/,
+    );
   });
 
-  it('carries severity, source and dedup key as headers and raises the priority of urgent alerts', () => {
-    const rendered = renderAlert(alert);
-    expect(rendered.headers).toEqual({
-      'X-Alert-Severity': 'critical',
-      'X-Alert-Source': 'cron/<b>',
-      'X-Alert-Dedup-Key': 'cpu-1',
-    });
-    expect(rendered.priority).toBe('high');
+  it('raises the priority of firing critical and high alerts only', () => {
+    expect(renderAlert(alert).priority).toBe('high');
+    expect(renderAlert({ ...alert, severity: 'high' }).priority).toBe('high');
     expect(renderAlert({ ...alert, severity: 'warning' }).priority).toBe('normal');
+    expect(renderAlert({ ...alert, status: 'resolved' }).priority).toBe('normal');
   });
 });

@@ -3,6 +3,12 @@ import type { FormattedLink } from './types.ts';
 // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-7 …
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
+/**
+ * The longest link URL an alert accepts (the `links[].url` rule in alert.ts). A longer link, made from
+ * an event's oversized id, would make the whole alert invalid, so it is left out instead.
+ */
+export const MAX_LINK_URL = 2000;
+
 /** The console's host for a region, by partition; undefined for anything that is not a region name. */
 function consoleHost(region: unknown): string | undefined {
   if (typeof region !== 'string' || !REGION.test(region)) return undefined;
@@ -11,10 +17,15 @@ function consoleHost(region: unknown): string | undefined {
   return `${region}.console.aws.amazon.com`;
 }
 
+function fitting(title: string, url: URL): FormattedLink | undefined {
+  return url.href.length <= MAX_LINK_URL ? { title, url: url.href } : undefined;
+}
+
 /**
  * A console deep link: `https://<region>.console.aws.amazon.com/<service>/home?region=<region>#<fragment>`.
  * `fragment` is used as given, so its parts must already be encoded with `encodeURIComponent`.
- * Undefined when the region is not a region name, so a hostile event cannot choose the host.
+ * Undefined when the region is not a region name, so a hostile event cannot choose the host, and when
+ * the URL would be longer than {@link MAX_LINK_URL}.
  */
 export function consoleLink(
   title: string,
@@ -27,7 +38,25 @@ export function consoleLink(
   const url = new URL(`https://${host}/${service}/home`);
   url.searchParams.set('region', region as string);
   url.hash = fragment;
-  return { title, url: url.href };
+  return fitting(title, url);
+}
+
+/**
+ * A console link to a page addressed by its path rather than a fragment, as the newer consoles are
+ * (`https://<region>.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/…?region=<region>`).
+ * `path` is used as given, so its segments must already be encoded with `encodeURIComponent`.
+ * Undefined on the same terms as {@link consoleLink}.
+ *
+ * @example consolePathLink('Open the task', 'eu-west-1', `ecs/v2/clusters/${encodeURIComponent(cluster)}`)
+ */
+export function consolePathLink(title: string, region: unknown, path: string): FormattedLink | undefined {
+  const host = consoleHost(region);
+  if (!host) return undefined;
+  const url = new URL(`https://${host}/${path}`);
+  // A path that resolves elsewhere ("../", "//") would leave the page it names: refuse it.
+  if (url.host !== host || url.pathname !== `/${path}`) return undefined;
+  url.searchParams.set('region', region as string);
+  return fitting(title, url);
 }
 
 /** Keeps the links that could be made. */

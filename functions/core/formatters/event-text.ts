@@ -68,3 +68,16 @@ export function arrayAt(value: unknown, ...path: (string | number)[]): unknown[]
   const found = at(value, ...path);
   return Array.isArray(found) ? found : [];
 }
+
+/**
+ * The name an ARN gives after its resource type: `arn:…:cluster/prod` with `cluster` is `prod`,
+ * `arn:…:task-definition/web:7` with `task-definition` is `web:7`. Undefined when the value is not such an ARN.
+ */
+export function arnResource(arn: unknown, type: string): string | undefined {
+  if (typeof arn !== 'string' || !arn.startsWith('arn:')) return undefined;
+  const marker = `:${type}/`;
+  const start = arn.indexOf(marker);
+  if (start < 0) return undefined;
+  const name = arn.slice(start + marker.length);
+  return name.trim() === '' ? undefined : name;
+}

@@ -1,12 +1,32 @@
 import { createHash } from 'node:crypto';
 import { logger } from '../logger.ts';
+import { autoScalingFailure } from './autoscaling.ts';
+import { batchJobStateChange } from './batch-job.ts';
 import { cloudWatchAlarm } from './cloudwatch-alarm.ts';
+import { codePipelineExecution } from './codepipeline.ts';
+import { ec2InstanceStateChange } from './ec2-instance.ts';
+import { ecsTaskStateChange } from './ecs-task.ts';
 import { clip, eventHeaderValue, eventLabel, isRecord, textOf } from './event-text.ts';
 import { formatGeneric } from './generic.ts';
+import { guardDutyFinding } from './guardduty.ts';
+import { healthEvent } from './health.ts';
+import { scheduledEvent } from './scheduled.ts';
+import { securityHubFindings } from './securityhub.ts';
 import { type AnyEvent, type EventFormatter, type FormattedEvent, MAX_FACTS } from './types.ts';
 
 /** Every source's formatter; the first whose `matches` says yes formats the event. */
-export const FORMATTERS: readonly EventFormatter[] = [cloudWatchAlarm];
+export const FORMATTERS: readonly EventFormatter[] = [
+  cloudWatchAlarm,
+  guardDutyFinding,
+  securityHubFindings,
+  healthEvent,
+  codePipelineExecution,
+  ecsTaskStateChange,
+  batchJobStateChange,
+  autoScalingFailure,
+  ec2InstanceStateChange,
+  scheduledEvent,
+];
 
 const MAX_KEY = 200;
 const MAX_LINKS = 10;

@@ -127,7 +127,7 @@ export async function observe(
     const elapsedMs = performance.now() - started;
     // A mail the server accepted is stored before the 250 goes out, so nothing is in flight now.
     const delivered = deployment.gmail.messages
-      .filter((message) => message.parsed.headers.get('x-alert-dedup-key') === dedupKey)
+      .filter((message) => message.parsed.headers.get('x-alert-key') === dedupKey)
       .map((message) => ({ to: message.envelope.to, dedupKey }));
     return {
       scenario,
