@@ -1,6 +1,8 @@
 // The configuration contract between the functions and whatever runs them (the stack, the local
 // cloud, a laptop): every environment variable's name, default, parser and address rule, in one place.
 // Kept free of the AWS SDK and nodemailer so the CDK app can import it.
+
+import { smtpServiceOf } from './gmail-replies.ts';
 import { RESERVED_HEADER } from './mail-headers.ts';
 import { normaliseAddress } from './recipients.ts';
 
@@ -320,6 +322,20 @@ function checkTlsMode(port: number, secure: boolean): void {
   }
 }
 
+/**
+ * Amazon SES signs in with an SMTP user name that is no address, so it cannot stand in for the sender
+ * as a Gmail account does: SES wants ALERT_FROM, an address or domain verified there.
+ */
+function checkSender(smtpHost: string, alertFrom: string | undefined): void {
+  if (alertFrom === undefined && smtpServiceOf(smtpHost) === 'ses') {
+    throw new ContractValueError(
+      'alertFrom',
+      `is not set, but ${smtpHost} (Amazon SES) signs in with an SMTP user name that is no sender address`,
+      'Set ALERT_FROM (context alertFrom) to an address whose domain or address is verified in SES.',
+    );
+  }
+}
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -341,14 +357,17 @@ export function readContract(env: Env): ContractSettings {
   const smtpPort = read('smtpPort') ?? CONTRACT_DEFAULTS.smtpPort;
   const smtpSecure = read('smtpSecure') ?? smtpPort === IMPLICIT_TLS_PORT;
   checkTlsMode(smtpPort, smtpSecure);
+  const smtpHost = read('smtpHost') ?? CONTRACT_DEFAULTS.smtpHost;
+  const alertFrom = read('alertFrom');
+  checkSender(smtpHost, alertFrom);
   return {
     secretId,
-    smtpHost: read('smtpHost') ?? CONTRACT_DEFAULTS.smtpHost,
+    smtpHost,
     smtpPort,
     smtpSecure,
     smtpMaxConnections: read('smtpMaxConnections') ?? CONTRACT_DEFAULTS.smtpMaxConnections,
     smtpTimeoutMs: read('smtpTimeoutMs') ?? CONTRACT_DEFAULTS.smtpTimeoutMs,
-    alertFrom: read('alertFrom'),
+    alertFrom,
     alertTo: read('alertTo') ?? [],
     allowedRecipients: read('allowedRecipients'),
     secretCacheSeconds: read('secretCacheSeconds') ?? CONTRACT_DEFAULTS.secretCacheSeconds,
@@ -415,5 +434,6 @@ export function contractEnvironment(
     settings.smtpPort ?? CONTRACT_DEFAULTS.smtpPort,
     settings.smtpSecure ?? settings.smtpPort === IMPLICIT_TLS_PORT,
   );
+  checkSender(settings.smtpHost ?? CONTRACT_DEFAULTS.smtpHost, settings.alertFrom);
   return environment;
 }

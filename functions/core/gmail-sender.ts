@@ -225,9 +225,9 @@ export class GmailSender {
       return await this.#deliver(message, alert.to, signal);
     } catch (error) {
       if (!(error instanceof AlertError) || error.failureClass !== 'auth' || signal.aborted) throw error;
-      // Gmail (or Google's token endpoint) refused the credentials: they may have been rotated. Read the secret again, once; only when
-      // it changed is AUTH tried again, so a wrong password never turns into a login loop that ends in a
-      // "too many login attempts" lock-out.
+      // Gmail (or Google's token endpoint) refused the credentials: they may have been rotated. Read the
+      // secret again, once; only when it changed is AUTH tried again, so a wrong password never turns
+      // into a login loop that ends in a "too many login attempts" lock-out.
       if (!(await this.#recoverFromRefusal(generation))) throw error;
       return await this.#deliver(message, alert.to, signal);
     }

@@ -76,6 +76,12 @@ export function credentialsShapeProblem(
   credentials: GmailCredentials,
   service: SmtpService = 'gmail',
 ): string | undefined {
+  // SES SMTP credentials are an IAM-derived user name and password: neither is an address or an App Password.
+  if (service === 'ses' && 'password' in credentials) {
+    return credentials.username && credentials.password
+      ? undefined
+      : 'the SMTP user name or password is empty';
+  }
   if ('problem' in normaliseAddress(credentials.username)) {
     return `the username "${credentials.username}" is not a full e-mail address`;
   }
@@ -95,8 +101,6 @@ export function credentialsShapeProblem(
       return 'the privateKey is not a readable PEM private key (private_key of the key file)';
     }
   }
-  // SES SMTP passwords are derived from an IAM secret key: any non-empty value may be one.
-  if (service === 'ses') return credentials.password ? undefined : 'the SMTP password is empty';
   const password = credentials.password.replace(/\s+/g, '');
   if (/^[a-z]{16}$/i.test(password)) return undefined;
   const problems = [

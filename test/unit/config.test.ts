@@ -103,6 +103,29 @@ describe('GOOGLE_OAUTH_TOKEN_URL', () => {
   });
 });
 
+describe('SMTP_HOST of Amazon SES', () => {
+  it('wants ALERT_FROM, since the SES user name is no sender address', () => {
+    const ses = { ...base, SMTP_HOST: 'email-smtp.eu-west-1.amazonaws.com' };
+
+    expect(configErrorOf(ses).variable).toBe('ALERT_FROM');
+    expect(configErrorOf(ses).message).toContain('Amazon SES');
+    expect(loadConfig({ ...ses, ALERT_FROM: 'alerts@example.com' }).smtp.host).toBe(
+      'email-smtp.eu-west-1.amazonaws.com',
+    );
+    expect(() =>
+      contractEnvironment({
+        secretId: 's',
+        smtpHost: 'email-smtp.eu-west-1.amazonaws.com',
+        alertTo: ['a@example.com'],
+      }),
+    ).toThrow(ContractValueError);
+  });
+
+  it('lets the Workspace relay, like Gmail, send as the account', () => {
+    expect(loadConfig({ ...base, SMTP_HOST: 'smtp-relay.gmail.com' }).alertFrom).toBeUndefined();
+  });
+});
+
 describe('contractEnvironment', () => {
   const settings = {
     secretId: 'gmail-alerts/app-password',

@@ -48,7 +48,7 @@ describe('credentialsShapeProblem and shapeAdvice', () => {
     privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
   const sesPassword = {
-    username: 'alerts@example.com',
+    username: 'AKIAUNITTESTEXAMPLE7',
     password: 'BGxn4v8kXyZ+unitTestSesSmtpPassword0123456',
   };
 
@@ -70,8 +70,13 @@ describe('credentialsShapeProblem and shapeAdvice', () => {
       'the privateKey is not a readable PEM private key (private_key of the key file)',
     );
     // Gmail and the Workspace relay want an App Password; an SES password is not one.
-    expect(credentialsShapeProblem(sesPassword, 'gmail')).toContain('not a 16-letter App Password');
-    expect(credentialsShapeProblem(sesPassword, 'workspace-relay')).toContain('not a 16-letter App Password');
+    const asGmail = { ...sesPassword, username: 'alerts@example.com' };
+    expect(credentialsShapeProblem(sesPassword, 'gmail')).toContain('is not a full e-mail address');
+    expect(credentialsShapeProblem(asGmail, 'gmail')).toContain('not a 16-letter App Password');
+    expect(credentialsShapeProblem(asGmail, 'workspace-relay')).toContain('not a 16-letter App Password');
+    expect(credentialsShapeProblem({ ...sesPassword, password: '' }, 'ses')).toBe(
+      'the SMTP user name or password is empty',
+    );
     expect(shapeAdvice(notGoogle)).toContain('npm run secret:set -- --oauth');
     expect(shapeAdvice(brokenKey)).toContain('Domain-wide delegation');
     expect(shapeAdvice(sesPassword, 'ses')).toContain('SES console');
