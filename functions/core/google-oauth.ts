@@ -152,11 +152,6 @@ export class GoogleAccessTokens {
     return token;
   }
 
-  /** Forgets the cached token (tests and local tools). */
-  clear(): void {
-    this.#cached = undefined;
-  }
-
   async #request(credentials: OAuthCredentials, fingerprint: string): Promise<string> {
     const kind = credentialsKind(credentials) as OAuthKind;
     const { tokenUrl, timeoutMs } = this.#options;
