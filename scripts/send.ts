@@ -28,6 +28,16 @@ const spec = {
       valueName: 'level',
       description: 'critical, high, warning or info (default info).',
     },
+    status: {
+      type: 'string',
+      valueName: 'status',
+      description: 'firing (default) or resolved.',
+    },
+    key: {
+      type: 'string',
+      valueName: 'key',
+      description: 'The dedup key: every mail of one key is one Gmail conversation.',
+    },
     text: { type: 'string', valueName: 'text', description: 'The body text.' },
     source: { type: 'string', valueName: 'name', description: 'What raised the alert.' },
     field: {
@@ -46,7 +56,8 @@ const spec = {
   more: [
     'Examples:\n' +
       '  GMAIL_USER=you@gmail.com GMAIL_APP_PASSWORD="xxxx xxxx xxxx xxxx" npm run send -- --to you@gmail.com --subject "Hello from gmail-alerts"\n' +
-      '  GMAIL_SECRET_ID=prod/gmail-alerts npm run send -- --to ops@example.com --subject "Disk full" --severity critical --field host=db-1',
+      '  GMAIL_SECRET_ID=prod/gmail-alerts npm run send -- --to ops@example.com --subject "Disk full" --severity critical --field host=db-1 --key db-1-disk\n' +
+      '  GMAIL_SECRET_ID=prod/gmail-alerts npm run send -- --to ops@example.com --subject "Disk full" --status resolved --key db-1-disk',
     'If it fails, npm run doctor checks the set-up step by step.',
   ],
 } as const satisfies cli.CommandSpec;
@@ -89,6 +100,8 @@ cli.runCommand(spec, async () => {
       {
         subject: values.subject,
         severity: values.severity ?? 'info',
+        ...(values.status ? { status: values.status } : {}),
+        ...(values.key ? { dedupKey: values.key } : {}),
         ...(values.text ? { text: values.text } : {}),
         ...(values.source ? { source: values.source } : {}),
         ...(values.field ? { fields: Object.fromEntries(pairs('field', values.field)) } : {}),

@@ -328,6 +328,10 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
       ...env,
       GMAIL_APP_PASSWORD: 'abcd efgh ijkl mnop',
     });
+    const resolved = await runAsNewUser('send.ts', [...args, '--status', 'resolved', '--key', 'db-1'], {
+      ...env,
+      GMAIL_APP_PASSWORD: 'abcd efgh ijkl mnop',
+    });
     const refused = await runAsNewUser('send.ts', args, {
       ...env,
       GMAIL_APP_PASSWORD: 'qrst uvwx yzab cdef',
@@ -337,16 +341,19 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
 
     expect(sent.code).toBe(0);
     expect(sent.stdout).toContain('✓ Sent "[CRITICAL] Hello from send" to me@example.net');
-    expect(server.messages).toHaveLength(1);
+    expect(server.messages).toHaveLength(2);
     expect(server.messages[0]?.parsed.subject).toBe('[CRITICAL] Hello from send');
     expect(server.messages[0]?.parsed.text).toContain('host: db-1');
+    expect(resolved.stdout).toContain('✓ Sent "Hello from send" to me@example.net');
+    expect(server.messages[1]?.parsed.text?.split('\n')[0]).toBe('RESOLVED: Hello from send');
+    expect(server.messages[1]?.parsed.headers.get('x-alert-key')).toBe('db-1');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('535 5.7.8');
     expect(refused.stderr).toContain('App password');
     expect(shape.code).toBe(1);
     expect(shape.stderr).toContain('not a 16-letter App Password');
-    // One login for the good password, one for the wrong one, none for the account password.
-    expect(server.stats.authAttempts).toBe(2);
+    // One login per good send, one for the wrong one, none for the account password.
+    expect(server.stats.authAttempts).toBe(3);
   });
 
   it('secret:set writes the username and App Password read from stdin, and refuses an account password', async () => {
