@@ -1,4 +1,6 @@
 import { createVerify, generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TokenRequestError } from '../../functions/core/errors.ts';
 import { GMAIL_SMTP_SCOPE } from '../../functions/core/gmail-replies.ts';
@@ -25,6 +27,15 @@ const oauthClient = () => ({
   refreshToken: endpoint.issueRefreshToken(testOAuthClient, user),
 });
 const tokensFor = (tokenUrl = endpoint.tokenUrl) => new GoogleAccessTokens({ tokenUrl, timeoutMs: 2_000 });
+
+/** A token URL nothing listens on: a port this test bound and closed again, whatever else the machine runs. */
+async function deadTokenUrl(): Promise<string> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}/token`;
+}
 
 async function refusal(promise: Promise<unknown>): Promise<TokenRequestError> {
   const error = await promise.then(
@@ -108,7 +119,7 @@ describe('GoogleAccessTokens', () => {
 
     const throttled = await refusal(tokensFor().get(credentials));
     const failing = await refusal(tokensFor().get(credentials));
-    const unreachable = await refusal(tokensFor('http://127.0.0.1:9/token').get(credentials));
+    const unreachable = await refusal(tokensFor(await deadTokenUrl()).get(credentials));
 
     expect([throttled.status, failing.status, unreachable.status]).toEqual([429, 503, undefined]);
     for (const error of [throttled, failing, unreachable]) expect(error.failureClass).toBe('transient');
