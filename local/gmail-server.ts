@@ -196,7 +196,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
       if (auth.method === 'XOAUTH2') {
         if (options.oauth?.userOf(auth.accessToken ?? '')?.toLowerCase() !== username.toLowerCase()) {
           // Gmail's refusal of a token: 334 with this JSON in base64, then 535 5.7.8 after the client's empty line.
-          return callback(null, { data: xoauth2Challenge } as never);
+          return callback(null, { data: xoauth2Challenge });
         }
         stats.authSuccesses += 1;
         stats.oauthLogins += 1;
