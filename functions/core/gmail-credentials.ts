@@ -86,7 +86,7 @@ const EXPECTED = `expected JSON ${Object.values(SHAPES)
   .map((shape) => shape.example)
   .join(', or ')}`;
 
-/** The shape whose own fields (other than username) the value has; several or none is ambiguous. */
+/** The one shape whose own fields (other than username) the value has; fields of several are ambiguous. */
 function shapeOf(json: unknown): CredentialsKind | 'ambiguous' | 'none' {
   if (typeof json !== 'object' || json === null) return 'none';
   const matches = (Object.keys(SHAPES) as CredentialsKind[]).filter((kind) =>
