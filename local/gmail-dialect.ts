@@ -10,7 +10,7 @@ const enhancedStatusCode = /^\d\.\d{1,3}\.\d{1,3} /;
  * An smtp-server connection that answers the way smtp.gmail.com does where smtp-server's public
  * options cannot: AUTH is advertised only after STARTTLS, AUTH or MAIL before STARTTLS get
  * `530 5.7.0 Must issue a STARTTLS command first` (smtp-server says 538 or "authentication required"),
- * a message over SIZE gets Gmail's 552 5.3.4, replies whose text starts with an enhanced status code go
+ * a message over SIZE gets Gmail's 552 5.3.4, a refused XOAUTH2 token Gmail's 535 5.7.8, replies whose text starts with an enhanced status code go
  * out as written, multi-line where the text has several lines (smtp-server's handler API only sends
  * single lines), and the greeting is sent at once. Built on smtp-server 3.21 internals (`send`, `init`,
  * `_setListeners`, all declared in its types), pinned by the lock file.
@@ -38,6 +38,11 @@ export class GmailConnection extends SMTPConnection {
     }
     if (typeof data === 'string' && enhancedStatusCode.test(data)) {
       super.send(code, data.split('\n'), false);
+      return;
+    }
+    // smtp-server ends a refused XOAUTH2 exchange with a bare 535; Gmail says 5.7.8, as for a wrong password.
+    if (code === 535) {
+      super.send(code, gmailReplies.badCredentials.message.split('\n'), false);
       return;
     }
     // smtp-server's own 552s are all about size (MAIL ... SIZE= over the limit).

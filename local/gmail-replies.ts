@@ -83,3 +83,9 @@ export const gmailReplies = {
       '5.1.1  https://support.google.com/mail/?p=NoSuchUser',
   },
 } as const satisfies Record<string, GmailReply>;
+
+/**
+ * What Gmail sends, as base64 JSON after `334`, for an access token it refuses at AUTH XOAUTH2; after
+ * the client's empty line it ends the exchange with {@link gmailReplies}.badCredentials.
+ */
+export const xoauth2Challenge = { status: '400', schemes: 'Bearer', scope: 'https://mail.google.com/' };

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { GmailSmtpServer } from './gmail-dialect.ts';
-import { type GmailReply, gmailReplies } from './gmail-replies.ts';
+import { type GmailReply, gmailReplies, xoauth2Challenge } from './gmail-replies.ts';
 import { loadTestServerTls } from './tls.ts';
 
 /** The account the Gmail-like server accepts unless told otherwise: a Workspace address and an App Password. */
@@ -38,6 +38,8 @@ export interface GmailServerStats {
   tlsHandshakes: number;
   authAttempts: number;
   authSuccesses: number;
+  /** Of the successes, those with AUTH XOAUTH2 (an OAuth access token). */
+  oauthLogins: number;
   /** Messages accepted with 250. */
   messages: number;
 }
@@ -57,6 +59,11 @@ export interface GmailServerOptions {
   size?: number;
   /** RCPT beyond this many in one transaction gets `452 4.5.3` (Gmail: 100 over SMTP). */
   maxRecipients?: number;
+  /**
+   * Accepts AUTH XOAUTH2 with access tokens this says are valid for the user (a local token
+   * endpoint's `userOf`); without it every XOAUTH2 login is refused, as Gmail refuses unknown tokens.
+   */
+  oauth?: { userOf(accessToken: string): string | undefined };
   /** Called for every accepted message before the 250 is sent; a throw becomes a `451 4.3.0`. */
   onMessage?: (message: ReceivedMessage) => void | Promise<void>;
   host?: string;
@@ -108,6 +115,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     tlsHandshakes: 0,
     authAttempts: 0,
     authSuccesses: 0,
+    oauthLogins: 0,
     messages: 0,
   };
   const messages: ReceivedMessage[] = [];
@@ -167,7 +175,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     banner: 'gsmtp',
     heloResponse: '%s at your service, %s',
     size: options.size ?? gmailMaxSize,
-    authMethods: ['LOGIN', 'PLAIN'],
+    authMethods: ['LOGIN', 'PLAIN', 'XOAUTH2'],
     authRequiredMessage: gmailReplies.authenticationRequired.message,
     hideENHANCEDSTATUSCODES: false,
     disabledCommands: options.offerStartTls === false ? ['STARTTLS'] : [],
@@ -185,6 +193,15 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
       const fault = takeFault('auth');
       if (fault) return callback(fault);
       const username = auth.username ?? '';
+      if (auth.method === 'XOAUTH2') {
+        if (options.oauth?.userOf(auth.accessToken ?? '')?.toLowerCase() !== username.toLowerCase()) {
+          // Gmail's refusal of a token: 334 with this JSON in base64, then 535 5.7.8 after the client's empty line.
+          return callback(null, { data: xoauth2Challenge });
+        }
+        stats.authSuccesses += 1;
+        stats.oauthLogins += 1;
+        return callback(null, { user: username });
+      }
       if (!Object.hasOwn(users, username) || users[username] !== auth.password) {
         return callback(replyError(gmailReplies.badCredentials));
       }

@@ -1,7 +1,8 @@
 // The loopback cloud in one call: the Gmail-like SMTP server, Secrets Manager holding the account's
-// secret, SQS with the alerts queue and its dead-letter queue, optionally a TCP proxy on the SMTP path
+// secret, Google's token endpoint for an OAuth secret, SQS with the alerts queue and its dead-letter queue, optionally a TCP proxy on the SMTP path
 // and a throwaway CA, and the environment that points the functions at them. npm start, npm run
 // invoke, the benchmark and the tests all start it here; a new local service is added here once.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import {
   startGmailServer,
   testGmailAccount,
 } from './gmail-server.ts';
+import { type OAuthEndpoint, startOAuthEndpoint, testOAuthClient } from './oauth-endpoint.ts';
 import { type SecretsEndpoint, startSecretsEndpoint } from './secrets-endpoint.ts';
 import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
@@ -43,9 +45,20 @@ export interface FunctionSettings
   timeZone?: string;
 }
 
+/** How the secret signs in: an App Password, an OAuth client's refresh token, or a service account. */
+export type LocalSignIn = 'app-password' | 'oauth-client' | 'service-account';
+
+/** The service account the local cloud delegates when it signs in as one. */
+export const LOCAL_SERVICE_CLIENT = 'gmail-alerts@local-project.iam.gserviceaccount.com';
+
 export interface LocalCloudOptions {
   /** The account the Gmail-like server accepts and the secret names (default {@link testGmailAccount}). */
   account?: GmailAccount;
+  /**
+   * The secret's shape (default `app-password`). The OAuth shapes get their tokens from the local
+   * token endpoint, which the Gmail-like server asks at AUTH XOAUTH2.
+   */
+  signIn?: LocalSignIn;
   /** Default `local/gmail-alerts`. */
   secretId?: string;
   /** The secret's value; default `{"username","password"}` of `account`; `null` leaves the secret out. */
@@ -75,6 +88,11 @@ export interface LocalCloud {
   /** With `implicitTlsServer`: implicit TLS, as smtp.gmail.com:465. */
   readonly gmailImplicitTls: GmailServer | undefined;
   readonly secrets: SecretsEndpoint;
+  /** The secret's value as stored (`null`: left out). */
+  readonly secretValue: string | null;
+  /** Google's token endpoint and consent page (GOOGLE_OAUTH_TOKEN_URL). */
+  readonly oauth: OAuthEndpoint;
+  readonly signIn: LocalSignIn;
   readonly sqs: SqsEndpoint;
   /** With `smtpProxy`: in front of `gmail`. */
   readonly smtpProxy: TcpProxy | undefined;
@@ -126,6 +144,7 @@ export function functionEnvironment(
     maxReceives: settings.maxReceives,
     smtpTimeoutMs: settings.smtpTimeoutMs,
     logLevel: settings.logLevel,
+    oauthTokenUrl: cloud.oauth.tokenUrl,
   });
   const optional = (name: string, value: string | undefined) =>
     value === undefined ? {} : { [name]: value };
@@ -156,13 +175,35 @@ async function freshCertificates() {
   };
 }
 
+/** The secret's value for `signIn`, registering what it names with the token endpoint. */
+function secretFor(signIn: LocalSignIn, account: GmailAccount, oauth: OAuthEndpoint): string {
+  if (signIn === 'oauth-client') {
+    oauth.registerClient(testOAuthClient);
+    const refreshToken = oauth.issueRefreshToken(testOAuthClient, account.user);
+    return JSON.stringify({ username: account.user, ...testOAuthClient, refreshToken });
+  }
+  if (signIn === 'service-account') {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    oauth.delegate(LOCAL_SERVICE_CLIENT, publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    return JSON.stringify({
+      username: account.user,
+      serviceClient: LOCAL_SERVICE_CLIENT,
+      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    });
+  }
+  return JSON.stringify({ username: account.user, password: account.pass });
+}
+
 /** Starts the loopback cloud (see {@link LocalCloudOptions}); `close()` stops all of it. */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const account = options.account ?? testGmailAccount;
   const secretId = options.secretId ?? LOCAL_SECRET_ID;
   const certificates = options.freshCa ? await freshCertificates() : undefined;
+  const signIn = options.signIn ?? 'app-password';
+  const oauth = await startOAuthEndpoint();
   const gmailOptions: GmailServerOptions = {
     users: { [account.user]: account.pass },
+    oauth,
     ...(certificates ? { tls: certificates.tls } : {}),
     ...options.gmail,
   };
@@ -177,9 +218,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const smtpProxy = await proxyTo(gmail);
   const implicitTlsProxy = await proxyTo(gmailImplicitTls);
   const secretValue =
-    options.secretValue === undefined
-      ? JSON.stringify({ username: account.user, password: account.pass })
-      : options.secretValue;
+    options.secretValue === undefined ? secretFor(signIn, account, oauth) : options.secretValue;
   const secrets = await startSecretsEndpoint({
     secrets: secretValue === null ? {} : { [secretId]: secretValue },
   });
@@ -192,6 +231,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     gmail,
     gmailImplicitTls,
     secrets,
+    secretValue,
+    oauth,
+    signIn,
     sqs,
     smtpProxy,
     implicitTlsProxy,
@@ -210,6 +252,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         smtpProxy?.close(),
         implicitTlsProxy?.close(),
         secrets.close(),
+        oauth.close(),
         sqs.close(),
       ]);
       await certificates?.remove();

@@ -34,7 +34,9 @@ const spec = {
   more: [
     'Configuration (environment, as the functions read it):\n' +
       '  GMAIL_USER + GMAIL_APP_PASSWORD     the account and its App Password, or\n' +
-      '  GMAIL_SECRET_ID                     the secret, read with your AWS credentials (AWS_PROFILE, AWS_REGION)\n' +
+      '  GMAIL_SECRET_ID                     the secret, read with your AWS credentials (AWS_PROFILE, AWS_REGION);\n' +
+      '                                      an OAuth secret adds the token request and AUTH XOAUTH2\n' +
+      '  GOOGLE_OAUTH_TOKEN_URL              default https://oauth2.googleapis.com/token\n' +
       '  SMTP_HOST, SMTP_PORT, SMTP_SECURE   default smtp.gmail.com, 587, STARTTLS',
     'Examples:\n' +
       '  GMAIL_USER=you@gmail.com GMAIL_APP_PASSWORD="xxxx xxxx xxxx xxxx" npm run doctor\n' +

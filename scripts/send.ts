@@ -3,11 +3,15 @@ import { parseAlert } from '../functions/core/alert.ts';
 import type { AlertConfig } from '../functions/core/config.ts';
 import { AlertError } from '../functions/core/errors.ts';
 import { fetchGmailCredentials, type GmailCredentials } from '../functions/core/gmail-credentials.ts';
-import { appPasswordAdvice } from '../functions/core/gmail-replies.ts';
+import { smtpServiceOf } from '../functions/core/gmail-replies.ts';
 import { GmailSender } from '../functions/core/gmail-sender.ts';
 import { normaliseAddress } from '../functions/core/recipients.ts';
 import { mailSubject } from '../functions/core/render.ts';
-import { credentialsShapeProblem, loadOperatorConfig } from '../functions/doctor/operator-config.ts';
+import {
+  credentialsShapeProblem,
+  loadOperatorConfig,
+  shapeAdvice,
+} from '../functions/doctor/operator-config.ts';
 import * as cli from './lib/cli.ts';
 
 const spec = {
@@ -126,11 +130,12 @@ cli.runCommand(spec, async () => {
   } finally {
     reading.clear();
   }
-  const shape = credentialsShapeProblem(credentials);
+  const service = smtpServiceOf(config.smtp.host);
+  const shape = credentialsShapeProblem(credentials, service);
   if (shape) {
     // Not even one attempt: failed logins count towards Gmail's lock-out.
     throw new cli.CommandFailedError(
-      `Not sent: ${shape}.\n  ${appPasswordAdvice(credentials.username)} npm run doctor checks the rest.`,
+      `Not sent: ${shape}.\n  ${shapeAdvice(credentials, service)} npm run doctor checks the rest.`,
     );
   }
 

@@ -8,6 +8,7 @@ import {
   PROJECT_ROOT,
   startLambdaHost,
 } from '../local/lambda-host.ts';
+import type { LocalSignIn } from '../local/local-cloud.ts';
 import { type QueueRelay, startQueueRelay } from '../local/queue-relay.ts';
 import * as cli from './lib/cli.ts';
 import { type LocalApi, startLocalApi } from './lib/local-api.ts';
@@ -34,6 +35,12 @@ const spec = {
       type: 'string',
       valueName: 'key',
       description: 'The x-api-key that POST /alerts wants (default $LOCAL_API_KEY or local-dev-key).',
+    },
+    'sign-in': {
+      type: 'string',
+      valueName: 'shape',
+      description:
+        "The secret's shape: app-password (default), oauth-client or service-account (AUTH XOAUTH2 with tokens from a local token endpoint).",
     },
   },
   more: [
@@ -65,6 +72,15 @@ export function curlLine(baseUrl: string, apiKey: string): string {
   ].join(' ');
 }
 
+const SIGN_IN_SHAPES: readonly LocalSignIn[] = ['app-password', 'oauth-client', 'service-account'];
+
+/** What the demo secret holds for each shape, for the start-up table. */
+const SECRET_HOLDS: Record<LocalSignIn, string> = {
+  'app-password': 'the demo App Password',
+  'oauth-client': 'an OAuth client and refresh token',
+  'service-account': 'a service account and its key',
+};
+
 const clock = () => new Date().toTimeString().slice(0, 8);
 
 cli.runCommand(spec, async () => {
@@ -72,6 +88,10 @@ cli.runCommand(spec, async () => {
   const port = cli.integerOption('port', values.port ?? process.env.PORT, 3000, 0, 65535);
   const outboxDir = resolve(values.outbox ?? process.env.OUTBOX_DIR ?? join(PROJECT_ROOT, '.outbox'));
   const apiKey = values['api-key'] ?? process.env.LOCAL_API_KEY ?? 'local-dev-key';
+  const signIn = values['sign-in'] ?? 'app-password';
+  if (!SIGN_IN_SHAPES.includes(signIn as LocalSignIn)) {
+    throw new cli.UsageError(`--sign-in must be one of ${SIGN_IN_SHAPES.join(', ')}, got "${signIn}"`);
+  }
   try {
     assertBuilt(['http', 'sqs', 'eventbridge']);
   } catch (error) {
@@ -93,6 +113,7 @@ cli.runCommand(spec, async () => {
   try {
     stack = await startLocalStack({
       outboxDir,
+      signIn: signIn as LocalSignIn,
       onMail: (entry) =>
         log(
           `${cli.mark.ok()} mail: ${cli.bold(entry.subject)} → ${entry.to.join(', ')}  ${stack?.outbox.display(entry)}  ${api ? `${api.url}/messages/${entry.id}` : ''}`,
@@ -160,7 +181,16 @@ cli.runCommand(spec, async () => {
         `${gmail.host}:${gmail.port}`,
         `STARTTLS with a throwaway CA, account ${DEMO_ACCOUNT.user}`,
       ),
-      row('Secrets Manager', secrets.url, `secret ${DEMO_SECRET_ID} holds the demo App Password`),
+      row(
+        'Secrets Manager',
+        secrets.url,
+        `secret ${DEMO_SECRET_ID} holds ${SECRET_HOLDS[signIn as LocalSignIn]}`,
+      ),
+      row(
+        'Token endpoint',
+        stack.oauth.tokenUrl,
+        'Google OAuth 2.0 (GOOGLE_OAUTH_TOKEN_URL), for an OAuth secret',
+      ),
       row('SQS', sqs.url, 'gmail-alerts-queue, gmail-alerts-dlq'),
       row(
         'Handlers',

@@ -6,7 +6,10 @@ import {
   GMAIL_REPLIES,
   type GmailReplyMeaning,
   lookupGmailReply,
+  lookupOAuthReply,
+  type OAuthKind,
   replyOf,
+  type SmtpService,
 } from './gmail-replies.ts';
 
 /** The fields nodemailer puts on its errors; decisions are made on these, never on message text. */
@@ -49,8 +52,10 @@ function meaningOf(
   code: string | undefined,
   responseCode: number | undefined,
   enhancedStatus: string | undefined,
+  service: SmtpService,
 ): GmailReplyMeaning {
-  const reply = responseCode === undefined ? undefined : lookupGmailReply(responseCode, enhancedStatus);
+  const reply =
+    responseCode === undefined ? undefined : lookupGmailReply(responseCode, enhancedStatus, service);
   // STARTTLS refused or not offered (`500 5.5.2` to STARTTLS) is a TLS problem, unless the server said "later".
   if ((code === 'ETLS' || code === 'EREQUIRETLS') && reply?.failureClass !== 'transient') {
     return GMAIL_REPLIES.tls;
@@ -63,12 +68,13 @@ function meaningOf(
 
 /**
  * Classifies a nodemailer failure the way Gmail means it: `code`, `responseCode` and the enhanced
- * status code of the reply, looked up in the Gmail reply table.
+ * status code of the reply, looked up in the Gmail reply table (with the replies of `service` first:
+ * the Workspace SMTP relay or Amazon SES, see `smtpServiceOf`).
  *
  * @example
  * classifySmtpFailure(err).failureClass // 'auth' when Gmail refuses the App Password
  */
-export function classifySmtpFailure(error: unknown): DeliveryError {
+export function classifySmtpFailure(error: unknown, service: SmtpService = 'gmail'): DeliveryError {
   if (error instanceof DeliveryError) return error;
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SmtpErrorShape;
   const originalCode = typeof shape.originalCode === 'string' ? shape.originalCode : '';
@@ -78,7 +84,7 @@ export function classifySmtpFailure(error: unknown): DeliveryError {
   const responseCode = typeof shape.responseCode === 'number' ? shape.responseCode : undefined;
   const command = typeof shape.command === 'string' ? shape.command : undefined;
   const enhanced = enhancedStatusOf(typeof shape.response === 'string' ? shape.response : '');
-  const meaning = meaningOf(code, responseCode, enhanced);
+  const meaning = meaningOf(code, responseCode, enhanced, service);
   const reply =
     responseCode !== undefined ? `${responseCode}${enhanced ? ` ${enhanced}` : ''}` : (code ?? 'unknown');
   const message = `Gmail delivery failed (${meaning.failureClass}, ${reply}${command ? ` at ${command.split(' ')[0]}` : ''})`;
@@ -91,14 +97,37 @@ export function classifySmtpFailure(error: unknown): DeliveryError {
   );
 }
 
-/** Credentials Gmail refused moments ago: reported as that refusal, without logging in again. */
-export function repeatedRefusalError(): DeliveryError {
+/**
+ * Credentials Gmail refused moments ago: reported as that refusal, without logging in again. `oauth`
+ * names the kind of OAuth credentials, whose refusal has its own advice.
+ */
+export function repeatedRefusalError(oauth?: OAuthKind): DeliveryError {
   const [responseCode, enhanced] = replyOf('badCredentials');
+  const meaning = oauth ? lookupOAuthReply(oauth, 'XOAUTH2') : GMAIL_REPLIES.badCredentials;
   return new DeliveryError(
     `Gmail refused these credentials moments ago (${responseCode} ${enhanced}); not sending them again`,
-    GMAIL_REPLIES.badCredentials.failureClass,
-    ADVICE.badCredentials,
-    { code: 'EAUTH', responseCode, command: 'AUTH PLAIN' },
+    meaning.failureClass,
+    causeAndAdvice(meaning),
+    { code: 'EAUTH', responseCode, command: oauth ? 'AUTH XOAUTH2' : 'AUTH PLAIN' },
+  );
+}
+
+/**
+ * Gmail refused a freshly issued access token at AUTH XOAUTH2 (after the cached one was refused too):
+ * classified as `auth` with the advice for the kind of OAuth credentials, never as a wrong App Password.
+ */
+export function accessTokenRefusalError(
+  oauth: OAuthKind,
+  responseCode: number,
+  enhancedStatus: string | undefined,
+): DeliveryError {
+  const meaning = lookupOAuthReply(oauth, 'XOAUTH2');
+  const reply = `${responseCode}${enhancedStatus ? ` ${enhancedStatus}` : ''}`;
+  return new DeliveryError(
+    `Gmail delivery failed (${meaning.failureClass}, ${reply} at AUTH XOAUTH2)`,
+    meaning.failureClass,
+    causeAndAdvice(meaning),
+    { code: 'EAUTH', responseCode, command: 'AUTH XOAUTH2' },
   );
 }
 

@@ -1,6 +1,8 @@
 // The configuration contract between the functions and whatever runs them (the stack, the local
 // cloud, a laptop): every environment variable's name, default, parser and address rule, in one place.
 // Kept free of the AWS SDK and nodemailer so the CDK app can import it.
+
+import { smtpServiceOf } from './gmail-replies.ts';
 import { RESERVED_HEADER } from './mail-headers.ts';
 import { normaliseAddress } from './recipients.ts';
 
@@ -19,6 +21,7 @@ export const ENVIRONMENT_VARIABLES = {
   queueUrl: 'ALERT_QUEUE_URL',
   deadLetterQueueUrl: 'ALERT_DLQ_URL',
   maxReceives: 'ALERT_MAX_RECEIVES',
+  oauthTokenUrl: 'GOOGLE_OAUTH_TOKEN_URL',
   stackName: 'ALERT_STACK_NAME',
   alertHeaders: 'ALERT_HEADERS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
@@ -38,6 +41,7 @@ export const CONTRACT_DEFAULTS = {
   smtpMaxConnections: 3,
   smtpTimeoutMs: 8000,
   secretCacheSeconds: 300,
+  oauthTokenUrl: 'https://oauth2.googleapis.com/token',
   logLevel: 'INFO',
   serviceName: 'gmail-alerts',
   stackName: 'gmail-alerts',
@@ -67,6 +71,8 @@ export interface ContractSettings {
   deadLetterQueueUrl: string | undefined;
   /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
   maxReceives: number | undefined;
+  /** Google's OAuth 2.0 token endpoint, where an OAuth secret's access tokens come from. */
+  oauthTokenUrl: string;
   /** Names the stack in every mail's List-Id and in its thread ids. */
   stackName: string;
   /** Static `X-…` headers added to every mail. */
@@ -147,6 +153,20 @@ function wholeNumber(min: number, max: number): (text: string) => number {
 function queueUrl(text: string): string {
   if (!URL.canParse(text)) throw new SettingProblemError(`must be a queue URL, got "${text}"`);
   return text;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** An https URL; plain http only on loopback, where the tests and the local run keep their token endpoint. */
+function tokenUrl(text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  const loopbackHttp = url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  if (!url || (url.protocol !== 'https:' && !loopbackHttp) || url.username || url.password) {
+    throw new SettingProblemError(
+      `must be an https:// URL like ${CONTRACT_DEFAULTS.oauthTokenUrl}, got "${text}"`,
+    );
+  }
+  return url.href;
 }
 
 const formatList = (values: string[]) => values.join(',');
@@ -241,6 +261,7 @@ const RULES: {
   queueUrl: { parse: queueUrl },
   deadLetterQueueUrl: { parse: queueUrl },
   maxReceives: { parse: wholeNumber(1, 1000) },
+  oauthTokenUrl: { parse: tokenUrl },
   stackName: {
     parse: (text) => {
       if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(text)) {
@@ -301,6 +322,20 @@ function checkTlsMode(port: number, secure: boolean): void {
   }
 }
 
+/**
+ * Amazon SES signs in with an SMTP user name that is no address, so it cannot stand in for the sender
+ * as a Gmail account does: SES wants ALERT_FROM, an address or domain verified there.
+ */
+function checkSender(smtpHost: string, alertFrom: string | undefined): void {
+  if (alertFrom === undefined && smtpServiceOf(smtpHost) === 'ses') {
+    throw new ContractValueError(
+      'alertFrom',
+      `is not set, but ${smtpHost} (Amazon SES) signs in with an SMTP user name that is no sender address`,
+      'Set ALERT_FROM (context alertFrom) to an address whose domain or address is verified in SES.',
+    );
+  }
+}
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -322,20 +357,24 @@ export function readContract(env: Env): ContractSettings {
   const smtpPort = read('smtpPort') ?? CONTRACT_DEFAULTS.smtpPort;
   const smtpSecure = read('smtpSecure') ?? smtpPort === IMPLICIT_TLS_PORT;
   checkTlsMode(smtpPort, smtpSecure);
+  const smtpHost = read('smtpHost') ?? CONTRACT_DEFAULTS.smtpHost;
+  const alertFrom = read('alertFrom');
+  checkSender(smtpHost, alertFrom);
   return {
     secretId,
-    smtpHost: read('smtpHost') ?? CONTRACT_DEFAULTS.smtpHost,
+    smtpHost,
     smtpPort,
     smtpSecure,
     smtpMaxConnections: read('smtpMaxConnections') ?? CONTRACT_DEFAULTS.smtpMaxConnections,
     smtpTimeoutMs: read('smtpTimeoutMs') ?? CONTRACT_DEFAULTS.smtpTimeoutMs,
-    alertFrom: read('alertFrom'),
+    alertFrom,
     alertTo: read('alertTo') ?? [],
     allowedRecipients: read('allowedRecipients'),
     secretCacheSeconds: read('secretCacheSeconds') ?? CONTRACT_DEFAULTS.secretCacheSeconds,
     queueUrl: read('queueUrl'),
     deadLetterQueueUrl: read('deadLetterQueueUrl'),
     maxReceives: read('maxReceives'),
+    oauthTokenUrl: read('oauthTokenUrl') ?? CONTRACT_DEFAULTS.oauthTokenUrl,
     stackName: read('stackName') ?? CONTRACT_DEFAULTS.stackName,
     alertHeaders: read('alertHeaders') ?? {},
     logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
@@ -395,5 +434,6 @@ export function contractEnvironment(
     settings.smtpPort ?? CONTRACT_DEFAULTS.smtpPort,
     settings.smtpSecure ?? settings.smtpPort === IMPLICIT_TLS_PORT,
   );
+  checkSender(settings.smtpHost ?? CONTRACT_DEFAULTS.smtpHost, settings.alertFrom);
   return environment;
 }

@@ -22,6 +22,8 @@ export interface AlertConfig {
   deadLetterQueueUrl: string | undefined;
   /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
   maxReceives: number | undefined;
+  /** Where the access tokens of an OAuth secret come from (GOOGLE_OAUTH_TOKEN_URL). */
+  oauthTokenUrl: string;
   /** Names the stack in every mail's List-Id and thread ids. */
   stackName: string;
   /** Static `X-…` headers added to every mail (ALERT_HEADERS). */
@@ -70,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
     queueUrl: settings.queueUrl,
     deadLetterQueueUrl: settings.deadLetterQueueUrl,
     maxReceives: settings.maxReceives,
+    oauthTokenUrl: settings.oauthTokenUrl,
     stackName: settings.stackName,
     alertHeaders: settings.alertHeaders,
   };

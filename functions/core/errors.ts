@@ -107,3 +107,27 @@ export class SecretUnavailableError extends AlertError {
     this.name = 'SecretUnavailableError';
   }
 }
+
+/**
+ * Google's token endpoint issued no access token for an OAuth secret. `failureClass` says whether
+ * waiting helps (`transient`: unreachable, throttled, failing) or someone must act (`auth`).
+ */
+export class TokenRequestError extends AlertError {
+  /** The endpoint's RFC 6749 `error` code (`invalid_grant`), when it sent one. */
+  readonly oauthError: string | undefined;
+  /** The HTTP status, when the endpoint answered. */
+  readonly status: number | undefined;
+
+  constructor(
+    message: string,
+    failureClass: FailureClass,
+    advice: string,
+    details: { oauthError?: string | undefined; status?: number | undefined },
+    options?: ErrorOptions,
+  ) {
+    super(message, failureClass, advice, options);
+    this.name = 'TokenRequestError';
+    this.oauthError = details.oauthError;
+    this.status = details.status;
+  }
+}

@@ -2,20 +2,34 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Alert } from './alert.ts';
 import {
+  accessTokenRefusalError,
   classifySmtpFailure,
   recipientLimitError,
   repeatedRefusalError,
   STALE_CONNECTION_CODES,
 } from './classify.ts';
 import type { AlertConfig } from './config.ts';
-import { AlertError, DeliveryError } from './errors.ts';
+import { AlertError, DeliveryError, TokenRequestError } from './errors.ts';
 import {
+  type AppPasswordCredentials,
   authPlainToken,
+  credentialsFingerprint,
+  credentialsKind,
   fetchGmailCredentials,
   type GmailCredentials,
-  passwordFingerprint,
+  isOAuthCredentials,
+  type OAuthCredentials,
+  xoauth2Token,
 } from './gmail-credentials.ts';
-import { enhancedStatusOf, isCredentialRefusal, isRecipientLimitReply } from './gmail-replies.ts';
+import {
+  enhancedStatusOf,
+  isCredentialRefusal,
+  isRecipientLimitReply,
+  type OAuthKind,
+  type SmtpService,
+  smtpServiceOf,
+} from './gmail-replies.ts';
+import { GoogleAccessTokens } from './google-oauth.ts';
 import { mailHeaders } from './mail-headers.ts';
 import { type RenderedAlert, renderAlert } from './render.ts';
 
@@ -46,6 +60,19 @@ export type CredentialsLoader = (options: { forceFetch: boolean }) => Promise<Gm
 
 interface AuthContext {
   sendCommand(command: string): Promise<{ status: number; response: string }>;
+}
+
+/** A reply's code; nodemailer leaves `status` at 0 for multi-line replies, which is how Gmail refuses. */
+const replyCode = (reply: { response: string }) => Number(reply.response.slice(0, 3));
+
+/**
+ * AUTH XOAUTH2 with an access token. Gmail answers a token it does not take with 334 and a base64
+ * JSON error, and sends its 535 only after the client's empty line.
+ */
+async function sendXOAuth2(context: AuthContext, username: string, accessToken: string) {
+  let reply = await context.sendCommand(`AUTH XOAUTH2 ${xoauth2Token(username, accessToken)}`);
+  if (replyCode(reply) === 334) reply = await context.sendCommand('');
+  return { code: replyCode(reply), response: reply.response };
 }
 
 /** What nodemailer's SMTP connection reports for a message (`info`), as far as it is read here. */
@@ -84,6 +111,7 @@ function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthConte
     logger: false,
     debug: false,
     // The password is looked up when AUTH is due, so connecting, EHLO and STARTTLS overlap the secret fetch.
+    // The handler speaks AUTH PLAIN or AUTH XOAUTH2, as the secret's shape says; nodemailer names the slot.
     auth: { user: 'gmail-secret', method: 'PLAIN' },
     customAuth: { PLAIN: (context: AuthContext) => authenticate(context) },
     // Never send unauthenticated, even to a server that does not offer AUTH: the message is composed
@@ -148,12 +176,21 @@ export class GmailSender {
   readonly #freshCredentials: () => Promise<GmailCredentials>;
   /** The account's address once the secret has been read: the sender when ALERT_FROM is not set. */
   #username: string | undefined;
-  /** Fingerprints of credentials Gmail refused, with when the refusal stops counting. */
-  readonly #refused = new Map<string, number>();
+  /** Fingerprints of credentials refused (by Gmail or the token endpoint), until when, and the error to report. */
+  readonly #refused = new Map<string, { until: number; error: () => AlertError }>();
+  /** The access tokens of an OAuth secret, cached per container. */
+  readonly #tokens: GoogleAccessTokens;
+  /** Gmail, the Workspace SMTP relay or Amazon SES: whose replies are read first. */
+  readonly #service: SmtpService;
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
     this.#config = config;
+    this.#service = smtpServiceOf(config.smtp.host);
+    this.#tokens = new GoogleAccessTokens({
+      tokenUrl: config.oauthTokenUrl,
+      timeoutMs: config.smtp.timeoutMs,
+    });
     this.#loadCredentials =
       loadCredentials ??
       (({ forceFetch }) =>
@@ -162,11 +199,16 @@ export class GmailSender {
     this.#freshCredentials = sharedWhileInFlight(() => this.#loadCredentials({ forceFetch: true }));
   }
 
-  /** Starts the secret fetch now (Lambda's init phase) so the first alert does not wait for it. */
+  /**
+   * Starts the secret fetch now (Lambda's init phase), and for an OAuth secret the token request
+   * after it, so the first alert waits for neither.
+   */
   prefetchCredentials(): void {
-    this.#credentials().catch(() => {
-      // Reported by the first send that needs the credentials.
-    });
+    this.#credentials()
+      .then((credentials) => (isOAuthCredentials(credentials) ? this.#tokens.get(credentials) : undefined))
+      .catch(() => {
+        // Reported by the first send that needs the credentials.
+      });
   }
 
   /**
@@ -182,10 +224,10 @@ export class GmailSender {
     try {
       return await this.#deliver(message, alert.to, signal);
     } catch (error) {
-      if (!(error instanceof DeliveryError) || error.failureClass !== 'auth' || signal.aborted) throw error;
-      // Gmail refused the password: it may have been rotated. Read the secret again, once; only when
-      // it changed is AUTH tried again, so a wrong password never turns into a login loop that ends in a
-      // "too many login attempts" lock-out.
+      if (!(error instanceof AlertError) || error.failureClass !== 'auth' || signal.aborted) throw error;
+      // Gmail (or Google's token endpoint) refused the credentials: they may have been rotated. Read the
+      // secret again, once; only when it changed is AUTH tried again, so a wrong password never turns
+      // into a login loop that ends in a "too many login attempts" lock-out.
       if (!(await this.#recoverFromRefusal(generation))) throw error;
       return await this.#deliver(message, alert.to, signal);
     }
@@ -289,7 +331,7 @@ export class GmailSender {
     // Errors raised while loading the secret keep their own class (config or transient), even though
     // nodemailer reports everything that fails inside AUTH as EAUTH.
     if (error instanceof AlertError) return error;
-    return classifySmtpFailure(error);
+    return classifySmtpFailure(error, this.#service);
   }
 
   #warmPool() {
@@ -297,29 +339,71 @@ export class GmailSender {
     return this.#pool;
   }
 
+  #refusalOf(credentials: GmailCredentials) {
+    const refusal = this.#refused.get(credentialsFingerprint(credentials));
+    return refusal !== undefined && refusal.until > Date.now() ? refusal : undefined;
+  }
+
   #isRefused(credentials: GmailCredentials): boolean {
-    const until = this.#refused.get(passwordFingerprint(credentials));
-    return until !== undefined && until > Date.now();
+    return this.#refusalOf(credentials) !== undefined;
+  }
+
+  /** Remembers refused credentials for SECRET_CACHE_SECONDS, so they are not sent again meanwhile. */
+  #remember(credentials: GmailCredentials, error: () => AlertError): void {
+    const until = Date.now() + this.#config.secretCacheSeconds * 1000;
+    this.#refused.set(credentialsFingerprint(credentials), { until, error });
   }
 
   async #authenticate(context: AuthContext): Promise<void> {
     const credentials = await this.#credentials();
     this.#username = credentials.username;
-    if (this.#isRefused(credentials)) {
-      throw repeatedRefusalError();
-    }
+    const refusal = this.#refusalOf(credentials);
+    if (refusal) throw refusal.error();
+    if (isOAuthCredentials(credentials)) return this.#authenticateWithToken(context, credentials);
+    await this.#authenticateWithPassword(context, credentials);
+  }
+
+  async #authenticateWithPassword(context: AuthContext, credentials: AppPasswordCredentials): Promise<void> {
     const reply = await context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
-    // nodemailer leaves `status` at 0 for multi-line replies, which is how Gmail refuses.
-    const status = Number(reply.response.slice(0, 3));
+    const status = replyCode(reply);
     if (status === 235) return;
-    if (isCredentialRefusal(status)) {
-      this.#refused.set(
-        passwordFingerprint(credentials),
-        Date.now() + this.#config.secretCacheSeconds * 1000,
-      );
+    if (isCredentialRefusal(status, this.#service)) {
+      this.#remember(credentials, () => repeatedRefusalError());
     }
     // nodemailer attaches the server's reply (code, response) to this error.
     throw new Error('Gmail refused AUTH');
+  }
+
+  /**
+   * AUTH XOAUTH2 with the cached access token. A refused token may have expired or been revoked
+   * early: one fresh token is asked for and tried, then the refusal stands, classified for OAuth.
+   */
+  async #authenticateWithToken(context: AuthContext, credentials: OAuthCredentials): Promise<void> {
+    const kind = credentialsKind(credentials) as OAuthKind;
+    for (const fresh of [false, true]) {
+      let accessToken: string;
+      try {
+        accessToken = await this.#tokens.get(credentials, { fresh });
+      } catch (error) {
+        if (error instanceof TokenRequestError && error.failureClass === 'auth') {
+          const { message, failureClass, advice, oauthError, status } = error;
+          this.#remember(
+            credentials,
+            () => new TokenRequestError(message, failureClass, advice, { oauthError, status }),
+          );
+        }
+        throw error;
+      }
+      const reply = await sendXOAuth2(context, credentials.username, accessToken);
+      if (reply.code === 235) return;
+      // 454 and the like refuse the moment, not the token: nodemailer attaches the reply to this error.
+      if (!isCredentialRefusal(reply.code, this.#service)) throw new Error('Gmail refused AUTH');
+      if (fresh) {
+        const enhanced = enhancedStatusOf(reply.response);
+        this.#remember(credentials, () => repeatedRefusalError(kind));
+        throw accessTokenRefusalError(kind, reply.code, enhanced);
+      }
+    }
   }
 
   async #recoverFromRefusal(generation: number): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { isOAuthCredentials } from '../core/gmail-credentials.ts';
 import type { SmtpProbe } from './smtp-probe.ts';
 import {
   authenticate,
@@ -9,6 +10,7 @@ import {
   lookUpHost,
   reachPort,
   readSecret,
+  requestAccessToken,
   type StepFinding,
   sendTestMessage,
   unexpectedFailure,
@@ -18,6 +20,8 @@ export type DiagnosisStepId =
   | 'config'
   | 'secret'
   | 'app-password'
+  | 'oauth-shape'
+  | 'oauth-token'
   | 'dns'
   | 'tcp'
   | 'tls-mode'
@@ -66,6 +70,8 @@ const TITLES: Record<DiagnosisStepId, string> = {
   config: 'Configuration',
   secret: 'Secret readable',
   'app-password': 'App Password shape',
+  'oauth-shape': 'OAuth credentials shape',
+  'oauth-token': 'Token request',
   dns: 'DNS lookup',
   tcp: 'TCP reach',
   'tls-mode': 'TLS mode',
@@ -115,8 +121,9 @@ class StepRecorder {
 
 /**
  * Diagnoses a Gmail SMTP set-up step by step, the way the functions would use it: configuration,
- * secret, App Password shape, DNS, TCP reach, TLS mode against the port, certificate, AUTH and
- * optionally a test message. Each step hands what it found to the next; the run stops at the first
+ * secret, App Password shape (for an OAuth secret: its shape and a token request), DNS, TCP reach,
+ * TLS mode against the port, certificate, AUTH (PLAIN, or XOAUTH2 with that token) and optionally a
+ * test message. Each step hands what it found to the next; the run stops at the first
  * failure, and every failure says its cause and its fix. Never reports the password.
  *
  * @example
@@ -134,13 +141,21 @@ export async function diagnoseGmailSetup(options: DiagnoseOptions): Promise<Diag
     const { smtp } = operator.config;
     target = `${smtp.host}:${smtp.port} (${smtp.secure ? 'implicit TLS' : 'STARTTLS'})`;
     const credentials = await recorder.run('secret', () => readSecret(operator.source, timeoutMs));
-    await recorder.run('app-password', () => checkPasswordShape(credentials));
+    let accessToken: string | undefined;
+    if (isOAuthCredentials(credentials)) {
+      await recorder.run('oauth-shape', () => checkPasswordShape(credentials, smtp));
+      accessToken = await recorder.run('oauth-token', () =>
+        requestAccessToken(operator.config, credentials, timeoutMs),
+      );
+    } else {
+      await recorder.run('app-password', () => checkPasswordShape(credentials, smtp));
+    }
     await recorder.run('dns', () => lookUpHost(smtp, timeoutMs));
     const session = await recorder.run('tcp', () => reachPort(smtp, timeoutMs));
     probe = session;
     const tlsMode = await recorder.run('tls-mode', () => checkTlsMode(smtp, session, timeoutMs));
     await recorder.run('certificate', () => checkCertificate(smtp, session, tlsMode, timeoutMs));
-    await recorder.run('auth', () => authenticate(smtp, session, credentials, timeoutMs));
+    await recorder.run('auth', () => authenticate(smtp, session, credentials, timeoutMs, accessToken));
     // The test alert goes through the functions' own sender, on its own connection.
     session.close();
     await recorder.run('test-message', () =>

@@ -1,7 +1,14 @@
+import { createPrivateKey } from 'node:crypto';
 import { type AlertConfig, loadConfig } from '../core/config.ts';
 import { ENVIRONMENT_VARIABLES } from '../core/config-contract.ts';
 import { ConfigError } from '../core/errors.ts';
-import type { GmailCredentials } from '../core/gmail-credentials.ts';
+import { credentialsKind, type GmailCredentials } from '../core/gmail-credentials.ts';
+import {
+  appPasswordAdvice,
+  lookupOAuthReply,
+  SERVICE_REPLIES,
+  type SmtpService,
+} from '../core/gmail-replies.ts';
 import { normaliseAddress } from '../core/recipients.ts';
 
 /** Where the doctor takes the Gmail credentials from. */
@@ -60,12 +67,39 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
 }
 
 /**
- * Checks that credentials look like what Gmail accepts over SMTP: the full address as username and
- * a 16-letter App Password. Returns the problem without repeating any part of the password.
+ * Checks that credentials look like what the service accepts over SMTP: the full address as username,
+ * and a 16-letter App Password (Gmail and the Workspace relay), any SMTP password (Amazon SES), a
+ * Google OAuth client ID, or a service account's address and a readable private key. Returns the
+ * problem without repeating any part of a password, secret or key.
  */
-export function credentialsShapeProblem(credentials: GmailCredentials): string | undefined {
+export function credentialsShapeProblem(
+  credentials: GmailCredentials,
+  service: SmtpService = 'gmail',
+): string | undefined {
+  // SES SMTP credentials are an IAM-derived user name and password: neither is an address or an App Password.
+  if (service === 'ses' && 'password' in credentials) {
+    return credentials.username && credentials.password
+      ? undefined
+      : 'the SMTP user name or password is empty';
+  }
   if ('problem' in normaliseAddress(credentials.username)) {
     return `the username "${credentials.username}" is not a full e-mail address`;
+  }
+  if ('refreshToken' in credentials) {
+    return credentials.clientId.endsWith('.apps.googleusercontent.com')
+      ? undefined
+      : 'the clientId does not end in .apps.googleusercontent.com: it is not the ID of a Google OAuth client';
+  }
+  if ('privateKey' in credentials) {
+    if ('problem' in normaliseAddress(credentials.serviceClient)) {
+      return "the serviceClient is not the service account's e-mail address (client_email of its key file)";
+    }
+    try {
+      createPrivateKey(credentials.privateKey);
+      return undefined;
+    } catch {
+      return 'the privateKey is not a readable PEM private key (private_key of the key file)';
+    }
   }
   const password = credentials.password.replace(/\s+/g, '');
   if (/^[a-z]{16}$/i.test(password)) return undefined;
@@ -75,4 +109,12 @@ export function credentialsShapeProblem(credentials: GmailCredentials): string |
     /[^a-z]/i.test(password) ? 'not only letters' : '',
   ].filter(Boolean);
   return `the password is ${problems.join(' and ')}: it looks like an account password, not a 16-letter App Password`;
+}
+
+/** The fix for credentials of the wrong shape, by how they sign in and to which service. */
+export function shapeAdvice(credentials: GmailCredentials, service: SmtpService = 'gmail'): string {
+  const kind = credentialsKind(credentials);
+  if (kind !== 'app-password') return lookupOAuthReply(kind, 'XOAUTH2').advice;
+  if (service === 'ses') return SERVICE_REPLIES.ses.sesCredentials.advice;
+  return appPasswordAdvice(credentials.username);
 }

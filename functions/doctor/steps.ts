@@ -4,15 +4,31 @@ import { isCertificateError } from '../core/classify.ts';
 import type { AlertConfig } from '../core/config.ts';
 import { ENVIRONMENT_VARIABLES } from '../core/config-contract.ts';
 import { AlertError, ConfigError } from '../core/errors.ts';
-import { authPlainToken, fetchGmailCredentials, type GmailCredentials } from '../core/gmail-credentials.ts';
-import { adviceFor, appPasswordAdvice, enhancedStatusOf, lookupGmailReply } from '../core/gmail-replies.ts';
+import {
+  authPlainToken,
+  credentialsKind,
+  fetchGmailCredentials,
+  type GmailCredentials,
+  type OAuthCredentials,
+  xoauth2Token,
+} from '../core/gmail-credentials.ts';
+import {
+  adviceFor,
+  enhancedStatusOf,
+  lookupGmailReply,
+  lookupOAuthReply,
+  type OAuthKind,
+  smtpServiceOf,
+} from '../core/gmail-replies.ts';
 import { GmailSender } from '../core/gmail-sender.ts';
+import { GoogleAccessTokens } from '../core/google-oauth.ts';
 import { normaliseAddress } from '../core/recipients.ts';
 import {
   type CredentialsSource,
   credentialsShapeProblem,
   loadOperatorConfig,
   type OperatorConfig,
+  shapeAdvice,
 } from './operator-config.ts';
 import {
   connectTcp,
@@ -185,11 +201,42 @@ export async function readSecret(
   return found(`${source.secretId}: username ${credentials.username}`, credentials);
 }
 
-/** Flags an account password before any login attempt counts against the account. */
-export async function checkPasswordShape(credentials: GmailCredentials): Promise<StepFinding<undefined>> {
-  const problem = credentialsShapeProblem(credentials);
-  if (problem) throw new DiagnosisStepError(problem, appPasswordAdvice(credentials.username));
-  return found(`username ${credentials.username}, password 16 letters`);
+/**
+ * Flags an account password (or a mistyped OAuth client or key) before any login attempt counts
+ * against the account.
+ */
+export async function checkPasswordShape(
+  credentials: GmailCredentials,
+  smtp: Pick<Smtp, 'host'>,
+): Promise<StepFinding<undefined>> {
+  const problem = credentialsShapeProblem(credentials, smtpServiceOf(smtp.host));
+  if (problem) throw new DiagnosisStepError(problem, shapeAdvice(credentials, smtpServiceOf(smtp.host)));
+  if ('refreshToken' in credentials) {
+    return found(`username ${credentials.username}, OAuth client ${credentials.clientId}, a refresh token`);
+  }
+  if ('privateKey' in credentials) {
+    return found(
+      `username ${credentials.username}, service account ${credentials.serviceClient}, a private key`,
+    );
+  }
+  const password = smtpServiceOf(smtp.host) === 'ses' ? 'an SMTP password' : 'password 16 letters';
+  return found(`username ${credentials.username}, ${password}`);
+}
+
+/** Asks Google's token endpoint (GOOGLE_OAUTH_TOKEN_URL) for an access token, as the functions do. */
+export async function requestAccessToken(
+  config: AlertConfig,
+  credentials: OAuthCredentials,
+  timeoutMs: number,
+): Promise<StepFinding<string>> {
+  const tokens = new GoogleAccessTokens({ tokenUrl: config.oauthTokenUrl, timeoutMs });
+  try {
+    const accessToken = await tokens.get(credentials);
+    return found(`${config.oauthTokenUrl} issued an access token for ${credentials.username}`, accessToken);
+  } catch (error) {
+    if (error instanceof AlertError) throw new DiagnosisStepError(error.message, error.advice);
+    throw error;
+  }
 }
 
 /** Resolves SMTP_HOST. */
@@ -328,32 +375,51 @@ export async function checkCertificate(
   return found(`${subject}, issued by ${issuer}, valid until ${until}, ${tls.getProtocol()}`);
 }
 
-/** AUTH PLAIN with the credentials, as the functions send it; a refusal is explained by the Gmail reply table. */
+/**
+ * AUTH with the credentials, as the functions send it: PLAIN with a password, XOAUTH2 with the
+ * access token of an OAuth secret. A refusal is explained by the reply table.
+ */
 export async function authenticate(
-  { secure }: Smtp,
+  { secure, host }: Smtp,
   probe: SmtpProbe,
   credentials: GmailCredentials,
   timeoutMs: number,
+  accessToken?: string,
 ): Promise<StepFinding<undefined>> {
   if (secure) {
     const greeting = await probe.read(timeoutMs, 'greeting');
     if (greeting.code !== 220) throw sessionRefused(greeting);
   }
+  const method = accessToken === undefined ? 'PLAIN' : 'XOAUTH2';
   const ehlo = await probe.command('EHLO [127.0.0.1]', timeoutMs);
-  if (!ehlo.lines.some((line) => /^AUTH\b.*\bPLAIN\b/i.test(line))) {
+  if (!ehlo.lines.some((line) => new RegExp(`^AUTH\\b.*\\b${method}\\b`, 'i').test(line))) {
     throw new DiagnosisStepError(
-      `The server does not offer AUTH PLAIN after TLS: ${ehlo.text}`,
-      'Check SMTP_HOST: Gmail offers AUTH PLAIN after STARTTLS.',
+      `The server does not offer AUTH ${method} after TLS: ${ehlo.text}`,
+      `Check SMTP_HOST: Gmail offers AUTH ${method} after STARTTLS.`,
     );
   }
-  const reply = await probe.command(`AUTH PLAIN ${authPlainToken(credentials)}`, timeoutMs);
+  let reply: SmtpReply;
+  if ('password' in credentials) {
+    reply = await probe.command(`AUTH PLAIN ${authPlainToken(credentials)}`, timeoutMs);
+  } else if (accessToken === undefined) {
+    throw new DiagnosisStepError('No access token to sign in with', 'Run the token request first.');
+  } else {
+    reply = await probe.command(`AUTH XOAUTH2 ${xoauth2Token(credentials.username, accessToken)}`, timeoutMs);
+    // Gmail answers a token it does not take with 334 and a base64 JSON error; its 535 follows an empty line.
+    if (reply.code === 334) reply = await probe.command('', timeoutMs);
+  }
   if (reply.code === 235) return found(`${credentials.username} accepted (${reply.text})`);
-  const meaning = lookupGmailReply(reply.code, enhancedStatusOf(reply.text));
+  const kind = credentialsKind(credentials);
+  const meaning = lookupGmailReply(reply.code, enhancedStatusOf(reply.text), smtpServiceOf(host));
   if (!meaning) {
     throw new DiagnosisStepError(
-      `AUTH PLAIN was not accepted: ${reply.text}`,
+      `AUTH ${method} was not accepted: ${reply.text}`,
       'Check SMTP_HOST and the credentials.',
     );
+  }
+  if (kind !== 'app-password' && meaning.failureClass === 'auth') {
+    const refused = lookupOAuthReply(kind as OAuthKind, 'XOAUTH2');
+    throw new DiagnosisStepError(`${refused.cause}: ${reply.text}`, refused.advice);
   }
   throw new DiagnosisStepError(`${meaning.cause}: ${reply.text}`, adviceFor(meaning, credentials.username));
 }

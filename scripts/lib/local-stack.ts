@@ -3,7 +3,12 @@
 
 import { ENVIRONMENT_VARIABLES, parseSetting } from '../../functions/core/config-contract.ts';
 import { testGmailAccount } from '../../local/gmail-server.ts';
-import { LOCAL_SECRET_ID, type LocalCloud, startLocalCloud } from '../../local/local-cloud.ts';
+import {
+  LOCAL_SECRET_ID,
+  type LocalCloud,
+  type LocalSignIn,
+  startLocalCloud,
+} from '../../local/local-cloud.ts';
 import { MAX_RECEIVE_COUNT } from '../../local/queue-relay.ts';
 import { type Outbox, type OutboxEntry, openOutbox } from './outbox.ts';
 
@@ -22,6 +27,8 @@ export interface LocalStackOptions {
   outboxDir: string;
   /** Called for every message the Gmail-like server accepted, after it is saved. */
   onMail?: (entry: OutboxEntry) => void;
+  /** The secret's shape: the demo App Password (default), or OAuth tokens from the local token endpoint. */
+  signIn?: LocalSignIn;
 }
 
 /** Starts the local cloud with the demo account and a fresh CA, saving received mail in the outbox. */
@@ -30,6 +37,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const cloud = await startLocalCloud({
     account: DEMO_ACCOUNT,
     secretId: DEMO_SECRET_ID,
+    signIn: options.signIn ?? 'app-password',
     freshCa: true,
     gmail: {
       onMessage: async (message) => {

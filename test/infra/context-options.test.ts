@@ -225,3 +225,29 @@ describe('without recipients', () => {
     expect(() => createApp({ alertTo: '' })).toThrow(/CDK context "alertTo" is not set: pass -c alertTo=/);
   });
 });
+
+describe('smtpHost beyond Gmail', () => {
+  const environment = (result: ReturnType<typeof synth>) =>
+    result.template.toJSON().Resources[functionId(result, 'http')].Properties.Environment.Variables;
+
+  it('points every function at the Workspace SMTP relay, or at SES with its verified sender', () => {
+    const relay = synth({ alertTo: 'oncall@example.com', smtpHost: 'smtp-relay.gmail.com' });
+    const ses = synth({
+      alertTo: 'oncall@example.com',
+      smtpHost: 'email-smtp.eu-west-1.amazonaws.com',
+      alertFrom: 'alerts@example.com',
+    });
+
+    expect(environment(relay)).toMatchObject({ SMTP_HOST: 'smtp-relay.gmail.com', SMTP_PORT: '587' });
+    expect(environment(ses)).toMatchObject({
+      SMTP_HOST: 'email-smtp.eu-west-1.amazonaws.com',
+      ALERT_FROM: 'alerts@example.com',
+    });
+  });
+
+  it('refuses SES without alertFrom, naming ALERT_FROM: the SES user name is no sender', () => {
+    expect(() =>
+      createApp({ alertTo: 'oncall@example.com', smtpHost: 'email-smtp.eu-west-1.amazonaws.com' }),
+    ).toThrow(/ALERT_FROM: is not set, but email-smtp\.eu-west-1\.amazonaws\.com \(Amazon SES\)/);
+  });
+});

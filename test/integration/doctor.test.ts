@@ -7,6 +7,7 @@ import type { DiagnosisReport } from '../../functions/doctor/diagnose.ts';
 import type { DoctorEvent } from '../../functions/doctor/handler.ts';
 import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
 import { createLambdaContext } from '../../local/lambda-context.ts';
+import { type OAuthEndpoint, startOAuthEndpoint, testOAuthClient } from '../../local/oauth-endpoint.ts';
 import { startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
 import { createUntrustedCertificate } from '../../local/tls.ts';
 import { coldStart } from '../support/lambda-bundle.ts';
@@ -414,5 +415,105 @@ describe('the deployed doctor function (built bundle)', { timeout: 60_000 }, () 
     expect(invoked[0]).toContain('/functions/gmail-alerts-doctor/invocations');
     expect(stepLines(run.stdout, 'AUTH')).toMatch(/^✓ AUTH/);
     expect(run.stdout).toContain('All checks passed');
+  });
+});
+
+describe('npm run doctor with an OAuth secret', { timeout: 60_000 }, () => {
+  /** A secret holding an OAuth client and a refresh token from a loopback token endpoint. */
+  async function oauthSetUp(options: { gmailTakesTokens?: boolean } = {}) {
+    const oauth: OAuthEndpoint = await startOAuthEndpoint();
+    oauth.registerClient(testOAuthClient);
+    const refreshToken = oauth.issueRefreshToken(testOAuthClient, testGmailAccount.user);
+    const server = await gmail(options.gmailTakesTokens === false ? {} : { oauth });
+    const secrets = await startSecretsEndpoint({
+      secrets: {
+        'prod/gmail-oauth': JSON.stringify({
+          username: testGmailAccount.user,
+          ...testOAuthClient,
+          refreshToken,
+        }),
+      },
+    });
+    const env = {
+      ...localAws,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      GMAIL_SECRET_ID: 'prod/gmail-oauth',
+      GOOGLE_OAUTH_TOKEN_URL: oauth.tokenUrl,
+      SMTP_HOST: 'localhost',
+      SMTP_PORT: String(server.port),
+    };
+    /** The run's output holds no client secret, refresh token or access token, in any form. */
+    const expectNothingSecret = (run: ScriptRun) => {
+      const output = `${run.stdout}${run.stderr}`;
+      for (const secret of [testOAuthClient.clientSecret, refreshToken, ...oauth.issuedAccessTokens]) {
+        expect(output).not.toContain(secret);
+        expect(output).not.toContain(encodeURIComponent(secret));
+      }
+      for (const token of oauth.issuedAccessTokens) {
+        expect(output).not.toContain(Buffer.from(`auth=Bearer ${token}`).toString('base64').slice(4, -4));
+      }
+    };
+    const close = async () => {
+      await secrets.close();
+      await oauth.close();
+    };
+    return { oauth, server, env, refreshToken, expectNothingSecret, close };
+  }
+
+  it('checks the token request, AUTH XOAUTH2 and a test message, and passes', async () => {
+    const setUp = await oauthSetUp();
+    try {
+      const run = await runDoctor(setUp.env, ['--to', 'me@example.net']);
+
+      expect(run.code).toBe(0);
+      expect(stepLines(run.stdout, 'OAuth credentials shape')).toContain(
+        `OAuth client ${testOAuthClient.clientId}`,
+      );
+      expect(stepLines(run.stdout, 'Token request')).toMatch(/^✓ Token request .*issued an access token/);
+      expect(stepLines(run.stdout, 'AUTH')).toMatch(/^✓ AUTH/);
+      expect(stepLines(run.stdout, 'Test message')).toMatch(/^✓ Test message .*sent to me@example\.net/);
+      expect(run.stdout).not.toContain('App Password shape');
+      expect(setUp.server.stats.oauthLogins).toBe(2);
+      expect(setUp.oauth.grants).toEqual(['refresh_token', 'refresh_token']);
+      setUp.expectNothingSecret(run);
+    } finally {
+      await setUp.close();
+    }
+  });
+
+  it('stops at the token request when the refresh token is revoked, with the consent advice', async () => {
+    const setUp = await oauthSetUp();
+    try {
+      setUp.oauth.revoke(setUp.refreshToken);
+
+      const run = await runDoctor(setUp.env);
+
+      expect(run.code).toBe(1);
+      const step = stepLines(run.stdout, 'Token request');
+      expect(step).toMatch(/^✗ Token request/);
+      expect(step).toContain('invalid_grant');
+      expect(step).toContain('npm run secret:set -- --oauth');
+      expect(setUp.server.stats.connections).toBe(0);
+      setUp.expectNothingSecret(run);
+    } finally {
+      await setUp.close();
+    }
+  });
+
+  it('fails at AUTH with the OAuth advice, not the App Password one, when Gmail refuses the token', async () => {
+    const setUp = await oauthSetUp({ gmailTakesTokens: false });
+    try {
+      const run = await runDoctor(setUp.env);
+
+      expect(run.code).toBe(1);
+      const step = stepLines(run.stdout, 'AUTH');
+      expect(step).toMatch(/^✗ AUTH/);
+      expect(step).toContain('Gmail refused a freshly issued access token');
+      expect(step).toContain('535');
+      expect(step).not.toContain('App Password');
+      setUp.expectNothingSecret(run);
+    } finally {
+      await setUp.close();
+    }
   });
 });

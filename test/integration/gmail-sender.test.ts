@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAlert } from '../../functions/core/alert.ts';
 import { loadConfig } from '../../functions/core/config.ts';
+import { DeliveryError } from '../../functions/core/errors.ts';
 import type { GmailCredentials } from '../../functions/core/gmail-credentials.ts';
 import { GmailSender } from '../../functions/core/gmail-sender.ts';
 import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
+import { startOAuthEndpoint, testOAuthClient } from '../../local/oauth-endpoint.ts';
 
 let gmail: GmailServer;
 
@@ -81,6 +83,55 @@ describe('GmailSender on a cold start without ALERT_FROM', () => {
       expect(routine?.raw.toString()).not.toMatch(/^X-Priority:/m);
     } finally {
       sender.close();
+    }
+  });
+});
+
+describe('GmailSender with an OAuth client secret whose tokens Gmail refuses', () => {
+  it('tries the cached token and one fresh token, then reports auth with OAuth advice and stops logging in', async () => {
+    const oauth = await startOAuthEndpoint();
+    // This server knows no OAuth tokens: every XOAUTH2 login is refused as Gmail refuses a bad token.
+    const refusing = await startGmailServer();
+    oauth.registerClient(testOAuthClient);
+    const credentials = {
+      username: testGmailAccount.user,
+      ...testOAuthClient,
+      refreshToken: oauth.issueRefreshToken(testOAuthClient, testGmailAccount.user),
+    };
+    const config = loadConfig({
+      GMAIL_SECRET_ID: 'unused',
+      SMTP_HOST: 'localhost',
+      SMTP_PORT: String(refusing.port),
+      ALERT_TO: 'oncall@example.com',
+      GOOGLE_OAUTH_TOKEN_URL: oauth.tokenUrl,
+    });
+    const sender = new GmailSender(config, async () => credentials);
+    const send = () =>
+      sender.send(parseAlert({ subject: 'Refused' }, config), { deadlineMs: 10_000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    try {
+      const first = await send();
+      const attemptsAfterFirst = refusing.stats.authAttempts;
+      const requestsAfterFirst = oauth.tokenRequests;
+      const second = await send();
+
+      expect(first).toBeInstanceOf(DeliveryError);
+      expect(first).toMatchObject({ failureClass: 'auth', responseCode: 535 });
+      expect((first as DeliveryError).advice).toContain('npm run secret:set -- --oauth');
+      expect((first as DeliveryError).advice).not.toContain('App Password');
+      expect(attemptsAfterFirst).toBe(2);
+      expect(requestsAfterFirst).toBe(2);
+      // Remembered for SECRET_CACHE_SECONDS: no login loop towards Gmail's "too many login attempts".
+      expect(second).toMatchObject({ failureClass: 'auth' });
+      expect(refusing.stats.authAttempts).toBe(attemptsAfterFirst);
+      expect(oauth.tokenRequests).toBe(requestsAfterFirst);
+      expect(refusing.messages).toEqual([]);
+    } finally {
+      sender.close();
+      await refusing.close();
+      await oauth.close();
     }
   });
 });

@@ -407,3 +407,54 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
     );
   });
 });
+
+describe('npm start -- --sign-in oauth-client', () => {
+  it('sends the printed curl through AUTH XOAUTH2 with a token from the local token endpoint', async () => {
+    const outboxDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-outbox-'));
+    let stdout = '';
+    const start = spawn(
+      process.execPath,
+      [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir, '--sign-in', 'oauth-client'],
+      { cwd: root, env: cleanEnv() },
+    );
+    start.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    start.stderr.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    try {
+      await waitFor(
+        async () => (stdout.includes('Ctrl-C stops everything') ? true : undefined),
+        15_000,
+        'start-up',
+      );
+      const curl = stdout
+        .split('\n')
+        .find((line) => line.trim().startsWith('curl '))
+        ?.trim();
+
+      const response = await fetchLikeCurl(curl ?? '');
+
+      expect(response.status).toBe(200);
+      expect(stdout).toMatch(
+        /^ {2}Secrets Manager +\S+ +secret \S+ holds an OAuth client and refresh token$/m,
+      );
+      expect(stdout).toMatch(/^ {2}Token endpoint +http:\/\/127\.0\.0\.1:\d+\/token /m);
+      expect((await readdir(outboxDir)).filter((name) => name.endsWith('.eml'))).toHaveLength(1);
+    } finally {
+      const exited = once(start, 'exit');
+      start.kill('SIGTERM');
+      await exited;
+      everyOutput.push(stdout);
+      await rm(outboxDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown shape with exit code 2', async () => {
+    const run = await runAsNewUser('start.ts', ['--port', '0', '--sign-in', 'password'], {});
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--sign-in must be one of app-password, oauth-client, service-account');
+  });
+});

@@ -14,6 +14,7 @@ import {
   testGmailAccount,
 } from '../../local/gmail-server.ts';
 import { createLambdaContext } from '../../local/lambda-context.ts';
+import { startOAuthEndpoint, testOAuthClient } from '../../local/oauth-endpoint.ts';
 import { loadEvent } from '../../local/sample-events.ts';
 import { startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
 import { md5OfMessageAttributes, startSqsEndpoint } from '../../local/sqs-endpoint.ts';
@@ -78,6 +79,40 @@ describe('Gmail-like SMTP server', () => {
   let server: GmailServer;
   afterEach(() => server.close());
 
+  it("takes nodemailer's own XOAUTH2 with a token from the local endpoint, and refuses another as Gmail does", async () => {
+    const oauth = await startOAuthEndpoint();
+    try {
+      oauth.registerClient(testOAuthClient);
+      server = await startGmailServer({ oauth });
+      const grant = await fetch(oauth.tokenUrl, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: testOAuthClient.clientId,
+          client_secret: testOAuthClient.clientSecret,
+          refresh_token: oauth.issueRefreshToken(testOAuthClient, testGmailAccount.user),
+        }),
+      });
+      const { access_token: accessToken } = (await grant.json()) as { access_token: string };
+      const oauth2 = (token: string) =>
+        gmailTransport(server, { auth: { type: 'OAuth2', user: testGmailAccount.user, accessToken: token } });
+
+      await oauth2(accessToken).sendMail(alert);
+      const refused = await oauth2('ya29.not-issued')
+        .sendMail(alert)
+        .catch((error: unknown) => error);
+
+      expect(server.stats.oauthLogins).toBe(1);
+      expect(server.messages.map((message) => message.user)).toEqual([testGmailAccount.user]);
+      expect(refused).toMatchObject({ code: 'EAUTH', responseCode: 535 });
+      expect(String((refused as { response?: string }).response)).toMatch(
+        /^535-5\.7\.8 Username and Password not accepted/,
+      );
+    } finally {
+      await oauth.close();
+    }
+  });
+
   it('delivers over STARTTLS with the App Password and keeps the parsed message', async () => {
     const handed: string[] = [];
     server = await startGmailServer({ onMessage: (received) => void handed.push(received.raw.toString()) });
@@ -95,6 +130,7 @@ describe('Gmail-like SMTP server', () => {
       tlsHandshakes: 1,
       authAttempts: 1,
       authSuccesses: 1,
+      oauthLogins: 0,
       messages: 1,
     });
     expect(handed).toEqual([message?.raw.toString()]);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STACK_NAME } from '../../infra/app.ts';
 import { type AwsJsonEndpoint, startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
+import { type OAuthEndpoint, startOAuthEndpoint, testOAuthClient } from '../../local/oauth-endpoint.ts';
 import { runScript, type ScriptRun } from '../support/run-script.ts';
 
 // These tests run the command scripts as child processes; a loaded machine can slow them many times over.
@@ -258,4 +259,140 @@ describe('npm run secret:set without a secret id', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`(default ${STACK_NAME})`);
   });
+});
+
+describe('npm run secret:set -- --oauth', () => {
+  let oauth: OAuthEndpoint;
+
+  beforeAll(async () => {
+    oauth = await startOAuthEndpoint();
+    oauth.registerClient(testOAuthClient);
+  });
+  afterAll(async () => {
+    await oauth.close();
+  });
+
+  /** What a browser does with the printed consent URL: opens it, and follows the redirect back to 127.0.0.1. */
+  interface BrowserVisit {
+    consentUrl: URL;
+    redirect: URL;
+    page: string;
+  }
+
+  /** Runs secret:set --oauth; a "browser" opens the consent URL the moment it is printed. */
+  async function consentRun(clientSecret: string, extraArgs: string[] = []) {
+    let visit: Promise<BrowserVisit> | undefined;
+    const browse = async (consentUrl: URL): Promise<BrowserVisit> => {
+      const consent = await fetch(consentUrl, { redirect: 'manual' });
+      const redirect = new URL(consent.headers.get('location') ?? '');
+      const page = await (await fetch(redirect)).text();
+      return { consentUrl, redirect, page };
+    };
+    const run = await runScript(
+      'secret-set.ts',
+      [
+        '--secret-id',
+        'prod/gmail-alerts',
+        '--oauth',
+        '--username',
+        'ops@example.com',
+        '--client-id',
+        testOAuthClient.clientId,
+        '--authorization-url',
+        oauth.authorizationUrl,
+        ...extraArgs,
+      ],
+      { ...machineWithAws(), GOOGLE_OAUTH_TOKEN_URL: oauth.tokenUrl },
+      `${clientSecret}\n`,
+      (stdout) => {
+        const printed = /^ {2}(http:\/\/127\.0\.0\.1:\d+\/o\/oauth2\/v2\/auth\?\S+)$/m.exec(stdout)?.[1];
+        if (printed && !visit) visit = browse(new URL(printed));
+      },
+    );
+    return { run, visit: await visit };
+  }
+
+  it('prints the consent URL, takes the code on 127.0.0.1 with PKCE, and stores the refresh token', async () => {
+    const grantsBefore = oauth.grants.length;
+
+    const { run, visit } = await consentRun(testOAuthClient.clientSecret);
+
+    expect(run.code).toBe(0);
+    const query = visit?.consentUrl.searchParams;
+    expect(query?.get('client_id')).toBe(testOAuthClient.clientId);
+    expect(query?.get('scope')).toBe('https://mail.google.com/');
+    expect(query?.get('code_challenge_method')).toBe('S256');
+    expect(query?.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(query?.get('access_type')).toBe('offline');
+    expect(query?.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(visit?.redirect.origin).toBe(new URL(query?.get('redirect_uri') ?? '').origin);
+    expect(visit?.page).toContain('you may close this tab');
+    expect(oauth.grants.slice(grantsBefore)).toEqual(['authorization_code']);
+
+    expect(writes).toHaveLength(1);
+    const stored = JSON.parse(String(writes[0]?.SecretString));
+    expect(stored).toEqual({
+      username: 'ops@example.com',
+      clientId: testOAuthClient.clientId,
+      clientSecret: testOAuthClient.clientSecret,
+      refreshToken: expect.stringMatching(/^1\/\/local-/),
+    });
+    // The stored refresh token works: the functions get an access token with it.
+    const refreshed = await fetch(oauth.tokenUrl, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        ...clientFields(),
+        refresh_token: stored.refreshToken,
+      }),
+    });
+    expect(refreshed.status).toBe(200);
+    expect(run.stdout).toContain(
+      '✓ Wrote ops@example.com and its OAuth client and refresh token to GmailAlertsSecret',
+    );
+    const output = `${run.stdout}${run.stderr}`;
+    for (const secret of [
+      testOAuthClient.clientSecret,
+      stored.refreshToken,
+      encodeURIComponent(stored.refreshToken),
+    ]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+
+  it('fails with the client advice and writes nothing when Google refuses the client secret', async () => {
+    const { run } = await consentRun('GOCSPX-rotatedAwayLongAgo');
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('invalid_client');
+    expect(run.stderr).toContain('client secret');
+    expect(run.stderr).not.toContain('GOCSPX-rotatedAwayLongAgo');
+    expect(writes).toEqual([]);
+  });
+
+  it('refuses a client ID that is not a Google OAuth client before any browser is involved', async () => {
+    const run = await secretSet(
+      [
+        '--secret-id',
+        'prod/gmail-alerts',
+        '--oauth',
+        '--username',
+        'ops@example.com',
+        '--client-id',
+        'my-app',
+      ],
+      { ...machineWithAws(), GOOGLE_OAUTH_TOKEN_URL: oauth.tokenUrl },
+      `${testOAuthClient.clientSecret}\n`,
+    );
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('.apps.googleusercontent.com');
+    expect(run.stdout).not.toContain('Open this URL');
+    expect(writes).toEqual([]);
+  });
+});
+
+const clientFields = () => ({
+  client_id: testOAuthClient.clientId,
+  client_secret: testOAuthClient.clientSecret,
 });

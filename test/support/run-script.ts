@@ -14,19 +14,22 @@ export interface ScriptRun {
 /**
  * Runs `scripts/<script>` to completion in a child Node process, as `npm run` does, with exactly `env`
  * (nothing inherited) and `stdin` as its whole input. A script still running after 45 s is killed, so a
- * hung prompt fails the test instead of stalling the run.
+ * hung prompt fails the test instead of stalling the run. `onStdout` sees its output so far whenever
+ * more arrives, to act on it while it runs (open a URL it printed).
  */
 export async function runScript(
   script: string,
   args: string[],
   env: Record<string, string>,
   stdin = '',
+  onStdout?: (stdoutSoFar: string) => void,
 ): Promise<ScriptRun> {
   const child = spawn(process.execPath, [join(root, 'scripts', script), ...args], { cwd: root, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {
     stdout += chunk;
+    onStdout?.(stdout);
   });
   child.stderr.on('data', (chunk) => {
     stderr += chunk;

@@ -83,6 +83,49 @@ describe('loadConfig', () => {
   });
 });
 
+describe('GOOGLE_OAUTH_TOKEN_URL', () => {
+  it("defaults to Google's token endpoint and takes another https URL, or http on loopback", () => {
+    expect(loadConfig(base).oauthTokenUrl).toBe('https://oauth2.googleapis.com/token');
+    expect(loadConfig({ ...base, GOOGLE_OAUTH_TOKEN_URL: 'http://127.0.0.1:4100/token' }).oauthTokenUrl).toBe(
+      'http://127.0.0.1:4100/token',
+    );
+  });
+
+  it.each([
+    'http://oauth2.example.com/token',
+    'oauth2.googleapis.com/token',
+    'https://user:secret@oauth2.googleapis.com/token',
+  ])('refuses %s, naming the variable', (value) => {
+    const error = configErrorOf({ ...base, GOOGLE_OAUTH_TOKEN_URL: value });
+
+    expect(error.variable).toBe('GOOGLE_OAUTH_TOKEN_URL');
+    expect(error.message).toContain('must be an https:// URL');
+  });
+});
+
+describe('SMTP_HOST of Amazon SES', () => {
+  it('wants ALERT_FROM, since the SES user name is no sender address', () => {
+    const ses = { ...base, SMTP_HOST: 'email-smtp.eu-west-1.amazonaws.com' };
+
+    expect(configErrorOf(ses).variable).toBe('ALERT_FROM');
+    expect(configErrorOf(ses).message).toContain('Amazon SES');
+    expect(loadConfig({ ...ses, ALERT_FROM: 'alerts@example.com' }).smtp.host).toBe(
+      'email-smtp.eu-west-1.amazonaws.com',
+    );
+    expect(() =>
+      contractEnvironment({
+        secretId: 's',
+        smtpHost: 'email-smtp.eu-west-1.amazonaws.com',
+        alertTo: ['a@example.com'],
+      }),
+    ).toThrow(ContractValueError);
+  });
+
+  it('lets the Workspace relay, like Gmail, send as the account', () => {
+    expect(loadConfig({ ...base, SMTP_HOST: 'smtp-relay.gmail.com' }).alertFrom).toBeUndefined();
+  });
+});
+
 describe('contractEnvironment', () => {
   const settings = {
     secretId: 'gmail-alerts/app-password',

@@ -9,6 +9,10 @@ import {
   isCredentialRefusal,
   isRecipientLimitReply,
   lookupGmailReply,
+  lookupOAuthReply,
+  OAUTH_REPLIES,
+  SERVICE_REPLIES,
+  smtpServiceOf,
   withoutEnhancedStatus,
 } from '../../functions/core/gmail-replies.ts';
 import { gmailReplies } from '../../local/gmail-replies.ts';
@@ -71,8 +75,13 @@ describe('the table', () => {
 
 describe('isCredentialRefusal', () => {
   it('is true for the replies that refuse the credentials, not for a lock-out or missing TLS', () => {
-    expect([534, 535].map(isCredentialRefusal)).toEqual([true, true]);
-    expect([454, 530, 421, 235].map(isCredentialRefusal)).toEqual([false, false, false, false]);
+    expect([534, 535].map((code) => isCredentialRefusal(code))).toEqual([true, true]);
+    expect([454, 530, 421, 235].map((code) => isCredentialRefusal(code))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -118,5 +127,67 @@ describe('appPasswordAdvice', () => {
     expect(adviceFor(GMAIL_REPLIES.badCredentials, 'a@example.org')).toBe(appPasswordAdvice('a@example.org'));
     expect(adviceFor(GMAIL_REPLIES.appPassword, 'a@example.org')).toContain('(a@example.org)');
     expect(adviceFor(GMAIL_REPLIES.browserSignIn, 'a@example.org')).toBe(GMAIL_REPLIES.browserSignIn.advice);
+  });
+});
+
+describe('the replies of the Workspace SMTP relay and Amazon SES', () => {
+  it('tells the services apart by SMTP_HOST', () => {
+    expect(smtpServiceOf('smtp.gmail.com')).toBe('gmail');
+    expect(smtpServiceOf('smtp-relay.gmail.com')).toBe('workspace-relay');
+    expect(smtpServiceOf('email-smtp.eu-west-1.amazonaws.com')).toBe('ses');
+    expect(smtpServiceOf('email-smtp-fips.us-east-1.amazonaws.com')).toBe('ses');
+    expect(smtpServiceOf('email-smtp.eu-west-1.amazonaws.com.evil.example')).toBe('gmail');
+  });
+
+  it("reads a service's own refusals first, and Gmail's meaning for everything else", () => {
+    const relayPeak = gmailReplies.peakRelayLimitExceeded;
+    expect(lookupGmailReply(550, '5.7.1', 'workspace-relay')).toBe(
+      SERVICE_REPLIES['workspace-relay'].relayDenied,
+    );
+    expect(lookupGmailReply(550, '5.4.5', 'workspace-relay')?.failureClass).toBe('quota');
+    expect(lookupGmailReply(relayPeak.code, enhancedStatusOf(relayPeak.message), 'workspace-relay')).toBe(
+      SERVICE_REPLIES['workspace-relay'].peakRelayLimit,
+    );
+    expect(lookupGmailReply(535, undefined, 'ses')).toBe(SERVICE_REPLIES.ses.sesCredentials);
+    expect(lookupGmailReply(454, undefined, 'ses')?.failureClass).toBe('transient');
+    expect(lookupGmailReply(454, undefined, 'ses')?.cause).toContain('Amazon SES is throttling');
+    expect(lookupGmailReply(554, undefined, 'ses')?.failureClass).toBe('permanent');
+    expect(lookupGmailReply(550, '5.1.1', 'ses')).toBe(GMAIL_REPLIES.recipient);
+    // Gmail itself keeps its own meaning for the same replies.
+    expect(lookupGmailReply(550, '5.7.1')).toBe(GMAIL_REPLIES.recipient);
+    expect(lookupGmailReply(454)).toBe(GMAIL_REPLIES.tooManyLoginAttempts);
+  });
+
+  it('gives every service entry one line of cause and advice', () => {
+    for (const meaning of Object.values(SERVICE_REPLIES).flatMap((table) => Object.values(table))) {
+      expect(meaning.cause).toMatch(/^\S[^\n]*[^.]$/);
+      expect(meaning.advice).toMatch(/^[A-Z][^\n]*\.$/);
+    }
+  });
+});
+
+describe('lookupOAuthReply', () => {
+  it.each([
+    ['oauth-client', 'invalid_grant', undefined, OAUTH_REPLIES.refreshTokenRevoked],
+    ['service-account', 'invalid_grant', undefined, OAUTH_REPLIES.delegationRefused],
+    ['oauth-client', 'invalid_client', 401, OAUTH_REPLIES.clientRefused],
+    ['service-account', 'invalid_scope', 400, OAUTH_REPLIES.scopeRefused],
+    ['oauth-client', 429, 429, OAUTH_REPLIES.tokenEndpointUnavailable],
+    ['oauth-client', 'backend_error', 503, OAUTH_REPLIES.tokenEndpointUnavailable],
+    ['oauth-client', 'unreachable', undefined, OAUTH_REPLIES.tokenEndpointUnavailable],
+    ['oauth-client', 'something_new', 400, OAUTH_REPLIES.tokenRefused],
+    ['oauth-client', 'XOAUTH2', undefined, OAUTH_REPLIES.accessTokenRefused],
+    ['service-account', 'XOAUTH2', undefined, OAUTH_REPLIES.delegatedTokenRefused],
+  ] as const)('reads %s %s (HTTP %s) by the table', (kind, reply, status, meaning) => {
+    expect(lookupOAuthReply(kind, reply, status)).toBe(meaning);
+  });
+
+  it('advises consent again for a refused refresh token, naming the testing-mode expiry and the scope', () => {
+    const { advice } = OAUTH_REPLIES.refreshTokenRevoked;
+    expect(advice).toContain('npm run secret:set -- --oauth');
+    expect(advice).toContain('7 days');
+    expect(advice).toContain('https://mail.google.com/');
+    expect(advice).toContain('client secret');
+    expect(OAUTH_REPLIES.accessTokenRefused.advice).toBe(advice);
   });
 });

@@ -15,7 +15,8 @@ import {
   sqsRecord as record,
   sqsEvent,
 } from '../../../local/lambda-events.ts';
-import { type LocalCloud, startLocalCloud } from '../../../local/local-cloud.ts';
+import { type LocalCloud, type LocalSignIn, startLocalCloud } from '../../../local/local-cloud.ts';
+import type { OAuthEndpoint } from '../../../local/oauth-endpoint.ts';
 import { loadEvent } from '../../../local/sample-events.ts';
 import type { SecretsEndpoint } from '../../../local/secrets-endpoint.ts';
 import type { SqsEndpoint, SqsStoredMessage } from '../../../local/sqs-endpoint.ts';
@@ -44,6 +45,8 @@ export type Trigger = 'http' | 'sqs' | 'eventbridge';
 
 export interface DeploymentOptions {
   gmail?: GmailServerOptions;
+  /** Sign in with an OAuth secret of this kind, issued by the local token endpoint, instead of the App Password. */
+  signIn?: LocalSignIn;
   /** The secret's value; `null` leaves the secret out (ResourceNotFoundException). */
   secretValue?: string | null;
   /** Route SMTP through a {@link TcpProxy} that can forget or swallow flows, with a wire tap. */
@@ -65,6 +68,10 @@ export type EventBridgeInvoke = (event: EventBridgeEvent<string, unknown>) => Pr
 export interface Deployment {
   gmail: GmailServer;
   secrets: SecretsEndpoint;
+  /** The secret's value as stored. */
+  secretValue: string | null;
+  /** Google's token endpoint, for an OAuth secret. */
+  oauth: OAuthEndpoint;
   sqs: SqsEndpoint;
   nat: TcpProxy | undefined;
   queueUrl: string;
@@ -118,8 +125,9 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
   const cloud: LocalCloud = await startLocalCloud({
     account: { user: account.user, pass: account.password },
     secretId: SECRET_ID,
+    ...(options.signIn ? { signIn: options.signIn } : {}),
     secretValue:
-      options.secretValue === undefined
+      options.secretValue === undefined && !options.signIn
         ? JSON.stringify({ username: account.user, password: account.spacedPassword })
         : options.secretValue,
     ...(options.gmail ? { gmail: options.gmail } : {}),
@@ -147,6 +155,8 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
   const deployment: Deployment = {
     gmail,
     secrets,
+    secretValue: cloud.secretValue,
+    oauth: cloud.oauth,
     sqs,
     nat: cloud.smtpProxy,
     queueUrl,

@@ -30,6 +30,34 @@ export function secretForms(user: string, password: string, spaced: string): Map
   return forms;
 }
 
+/**
+ * Every form in which one OAuth secret (a client secret, a refresh token, an access token, a private
+ * key) could escape: plain, URL-encoded (`+`-for-space form too), JSON-escaped, and base64 at each of
+ * the three byte alignments (inside the XOAUTH2 SASL string, or any longer base64). A private key is
+ * also searched line by line, so a key printed with its line breaks changed is found too.
+ */
+export function oauthSecretForms(values: Record<string, string>): Map<string, string> {
+  const forms = new Map<string, string>();
+  for (const [name, value] of Object.entries(values)) {
+    forms.set(`${name}`, value);
+    forms.set(`URL-encoded ${name}`, encodeURIComponent(value));
+    forms.set(`form-encoded ${name}`, new URLSearchParams({ v: value }).toString().slice(2));
+    forms.set(`JSON-escaped ${name}`, JSON.stringify(value).slice(1, -1));
+    for (const offset of [0, 1, 2])
+      forms.set(`base64 of ${name} at alignment ${offset}`, base64Core(value, offset));
+    if (value.includes('PRIVATE KEY')) {
+      const body = value.split('\n').filter((line) => line.length >= 40 && !line.startsWith('-----'));
+      for (const [index, line] of body.entries()) forms.set(`line ${index + 1} of ${name}`, line);
+    }
+  }
+  return forms;
+}
+
+/** The XOAUTH2 initial response for `user` and `accessToken`, as it travels after `AUTH XOAUTH2`. */
+export function xoauth2Response(user: string, accessToken: string): string {
+  return Buffer.from(`user=${user}\u0001auth=Bearer ${accessToken}\u0001\u0001`, 'utf8').toString('base64');
+}
+
 /** The part of base64(anything + secret + anything) that depends on the secret alone, for `offset` bytes before it. */
 function base64Core(secret: string, offset: number): string {
   const bytes = Buffer.concat([Buffer.alloc(offset), Buffer.from(secret, 'utf8')]);
