@@ -18,6 +18,8 @@ export const ENVIRONMENT_VARIABLES = {
   queueUrl: 'ALERT_QUEUE_URL',
   deadLetterQueueUrl: 'ALERT_DLQ_URL',
   maxReceives: 'ALERT_MAX_RECEIVES',
+  stateTable: 'ALERT_STATE_TABLE',
+  repeatSeconds: 'ALERT_REPEAT_SECONDS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -35,6 +37,8 @@ export const CONTRACT_DEFAULTS = {
   smtpMaxConnections: 3,
   smtpTimeoutMs: 8000,
   secretCacheSeconds: 300,
+  // Alertmanager's repeat_interval default: 4 h.
+  repeatSeconds: 14400,
   logLevel: 'INFO',
   serviceName: 'gmail-alerts',
 } as const satisfies Partial<ContractSettings>;
@@ -63,9 +67,24 @@ export interface ContractSettings {
   deadLetterQueueUrl: string | undefined;
   /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
   maxReceives: number | undefined;
+  /** The DynamoDB table of {@link STATE_TABLE_SCHEMA}; without it the functions keep no state. */
+  stateTable: string | undefined;
+  /** A firing alert whose key went out less than this long ago is counted, not mailed; 0 turns counting off. */
+  repeatSeconds: number;
   logLevel: LogLevel;
   serviceName: string;
 }
+
+/**
+ * The state table's shape, which the stack creates, the local cloud creates and the functions rely
+ * on: one string partition key, no sort key, a TTL attribute in epoch seconds. Every kind of item
+ * starts its key with its own prefix.
+ */
+export const STATE_TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  ttlAttribute: 'expiresAt',
+  prefixes: { idempotency: 'idempotency#', repeat: 'repeat#' },
+} as const;
 
 /** A setting whose value breaks the contract, named by setting and by environment variable. */
 export class ContractValueError extends Error {
@@ -185,6 +204,16 @@ const RULES: {
   queueUrl: { parse: queueUrl },
   deadLetterQueueUrl: { parse: queueUrl },
   maxReceives: { parse: wholeNumber(1, 1000) },
+  stateTable: {
+    parse: (text) => {
+      // A table name or its ARN, as DynamoDB accepts either.
+      if (!/^(?:[A-Za-z0-9_.-]{3,255}|arn:[^\s]+:dynamodb:[^\s]+:table\/[A-Za-z0-9_.-]{3,255})$/.test(text)) {
+        throw new SettingProblemError(`must be a DynamoDB table name or ARN, got "${text}"`);
+      }
+      return text;
+    },
+  },
+  repeatSeconds: { parse: wholeNumber(0, 30 * 86400) },
   logLevel: {
     parse: (text) => {
       const level = text.toUpperCase();
@@ -271,6 +300,8 @@ export function readContract(env: Env): ContractSettings {
     queueUrl: read('queueUrl'),
     deadLetterQueueUrl: read('deadLetterQueueUrl'),
     maxReceives: read('maxReceives'),
+    stateTable: read('stateTable'),
+    repeatSeconds: read('repeatSeconds') ?? CONTRACT_DEFAULTS.repeatSeconds,
     logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
     serviceName: read('serviceName') ?? CONTRACT_DEFAULTS.serviceName,
   };

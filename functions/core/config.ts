@@ -22,6 +22,10 @@ export interface AlertConfig {
   deadLetterQueueUrl: string | undefined;
   /** The alerts queue's maxReceiveCount: on the last receive a failure is parked with its reason. */
   maxReceives: number | undefined;
+  /** Where idempotency records and repeat counts live; undefined: the functions keep no state. */
+  stateTable: string | undefined;
+  /** How long a firing alert's key stays quiet after a mail; 0: every alert is mailed. */
+  repeatSeconds: number;
 }
 
 function allowList(entries: string[] | undefined, alertTo: string[]): RecipientAllowList {
@@ -66,5 +70,7 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
     queueUrl: settings.queueUrl,
     deadLetterQueueUrl: settings.deadLetterQueueUrl,
     maxReceives: settings.maxReceives,
+    stateTable: settings.stateTable,
+    repeatSeconds: settings.repeatSeconds,
   };
 }
