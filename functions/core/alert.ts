@@ -136,6 +136,11 @@ export interface Alert {
   dedupKey: string | undefined;
   fields: Record<string, string>;
   links: { title: string; url: string }[];
+  /**
+   * Set by the delivery policy, never by a caller: the firing alerts of this key that were counted
+   * instead of mailed since its last mail (see repeat-window.ts).
+   */
+  repeats?: { count: number; since: string };
 }
 
 function fieldName(path: readonly PropertyKey[]): string {

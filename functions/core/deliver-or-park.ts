@@ -4,6 +4,7 @@ import { AlertError, type DeliveryError } from './errors.ts';
 import type { DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
 import { type AlertOrigin, enqueueAlert, sendToDeadLetterQueue } from './queues.ts';
+import type { Admission } from './repeat-window.ts';
 import type { AlertRuntime } from './runtime.ts';
 
 /** What became of one recipient of an alert that reached at least one of them (or could be split). */
@@ -19,6 +20,8 @@ export type RecipientOutcome =
 export type DeliveryOutcome =
   /** Settled per recipient: every address is accepted, queued, parked or refused. */
   | { status: 'delivered'; messageId: string; recipients: RecipientOutcome[] }
+  /** A firing alert of a key mailed within ALERT_REPEAT_SECONDS: counted, told in the key's next mail. */
+  | { status: 'counted'; repeats: number; since: string; lastMailAt: string }
   /** HTTP only: the whole alert waits on the alerts queue for a later attempt. */
   | { status: 'queued'; failure: AlertError }
   | { status: 'held'; failure: AlertError }
@@ -105,11 +108,30 @@ export async function deliverOrPark(
 ): Promise<DeliveryOutcome> {
   const { config, sender } = runtime;
   let alert: Alert;
+  let admission: Admission | undefined;
   let receipt: DeliveryReceipt;
   try {
     alert = toAlert();
-    receipt = await sender.send(alert, { deadlineMs });
+    admission = await admit(runtime, origin, alert);
+    if (admission.action === 'count') {
+      logger.info('Alert counted as a repeat of its key; not mailed', {
+        ...origin,
+        dedupKey: alert.dedupKey,
+        repeats: admission.repeats.count,
+        lastMailAt: admission.lastMailAt,
+      });
+      return {
+        status: 'counted',
+        repeats: admission.repeats.count,
+        since: admission.repeats.since,
+        lastMailAt: admission.lastMailAt,
+      };
+    }
+    const { repeats } = admission;
+    receipt = await sender.send(repeats ? { ...alert, repeats } : alert, { deadlineMs });
   } catch (error) {
+    // Not mailed: the key's window is given back, so the retry, the hold or the redrive is mailed.
+    if (admission?.action === 'send') await admission.release();
     if (!(error instanceof AlertError)) {
       logger.error('Alert not delivered: unexpected error; left for retry', {
         ...origin,
@@ -119,7 +141,14 @@ export async function deliverOrPark(
     }
     return settleAlert(config, origin, body, error);
   }
-  const recipients = await settleRecipients(config, origin, alert, receipt);
+  let recipients: RecipientOutcome[];
+  try {
+    recipients = await settleRecipients(config, origin, alert, receipt);
+  } catch (error) {
+    // The trigger sends the whole alert again: that attempt must be mailed, not counted.
+    await admission.release();
+    throw error;
+  }
   logger.info('Alert delivered', {
     ...origin,
     messageId: receipt.messageId,
@@ -196,6 +225,7 @@ async function settleRecipients(
         decision.delaySeconds,
         decision.heldSince,
         decision.attempt,
+        address,
       );
       outcomes.push({ address, status: 'queued', failure });
     } else if (decision.action === 'park') {
@@ -220,6 +250,17 @@ async function settleRecipients(
 export function recipientCopy(alert: Alert, address: string): string {
   return JSON.stringify({ ...alert, to: [address] });
 }
+
+/**
+ * The repeat interval's say on an alert. Copies for one recipient are never counted: the alert they
+ * copy was mailed (or counted) already, and each recipient must still get it.
+ */
+function admit(runtime: AlertRuntime, origin: AlertOrigin, alert: Alert): Promise<Admission> | Admission {
+  if (!runtime.state || origin.recipient !== undefined) return MAIL_WITHOUT_STATE;
+  return runtime.state.repeats.admit(alert, { trigger: origin.trigger, id: origin.id });
+}
+
+const MAIL_WITHOUT_STATE: Admission = { action: 'send', repeats: undefined, release: async () => {} };
 
 function replyOf(failure: DeliveryError): Record<string, unknown> {
   return { failureClass: failure.failureClass, responseCode: failure.responseCode, reply: failure.message };

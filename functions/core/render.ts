@@ -29,6 +29,11 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
+/** What a mail stands for besides itself: the repeats of its key counted since the key's last mail. */
+export function repeatLine(repeats: { count: number; since: string }): string {
+  return `Stands for ${repeats.count} ${repeats.count === 1 ? 'repeat' : 'repeats'} since ${repeats.since}`;
+}
+
 function textPart(alert: Alert, subject: string): string {
   const lines = [subject, ''];
   if (alert.text) lines.push(alert.text, '');
@@ -46,6 +51,7 @@ function textPart(alert: Alert, subject: string): string {
   lines.push(`Severity: ${alert.severity}`);
   if (alert.source) lines.push(`Source: ${alert.source}`);
   if (alert.dedupKey) lines.push(`Dedup key: ${alert.dedupKey}`);
+  if (alert.repeats) lines.push(repeatLine(alert.repeats));
   return `${lines.join('\n')}\n`;
 }
 
@@ -67,6 +73,7 @@ function htmlPart(alert: Alert, subject: string): string {
     `Severity: ${alert.severity}`,
     alert.source ? `Source: ${alert.source}` : '',
     alert.dedupKey ? `Dedup key: ${alert.dedupKey}` : '',
+    alert.repeats ? repeatLine(alert.repeats) : '',
   ]
     .filter(Boolean)
     .map((line) => escapeHtml(line))

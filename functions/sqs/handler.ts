@@ -7,7 +7,7 @@ import { deliverOrPark } from '../core/deliver-or-park.ts';
 import { logger } from '../core/logger.ts';
 import { queuedHistoryOf } from '../core/queues.ts';
 import { alertFromQueuedBody } from '../core/record-alert.ts';
-import { initRuntime } from '../core/runtime.ts';
+import { deliverOnce, initRuntime } from '../core/runtime.ts';
 
 const runtime = initRuntime();
 const processor = new BatchProcessor(EventType.SQS);
@@ -17,18 +17,22 @@ const SQS_SEND_CAP_MS = 25_000;
 
 async function processAlertRecord(record: SQSRecord, context: Context): Promise<void> {
   const current = runtime();
-  await deliverOrPark(
-    current,
-    {
-      trigger: 'sqs',
-      id: record.messageId,
-      receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-      ...queuedHistoryOf(record.messageAttributes),
-    },
-    () => record.body,
-    () => alertFromQueuedBody(record.body, current.config),
-    sendDeadline(context, SQS_SEND_CAP_MS),
-  );
+  // Once per message id: a redelivered record sends nothing twice. Per-recipient copies are new messages.
+  await deliverOnce(current, 'sqs', record.messageId, context, async () => {
+    const outcome = await deliverOrPark(
+      current,
+      {
+        trigger: 'sqs',
+        id: record.messageId,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+        ...queuedHistoryOf(record.messageAttributes),
+      },
+      () => record.body,
+      () => alertFromQueuedBody(record.body, current.config),
+      sendDeadline(context, SQS_SEND_CAP_MS),
+    );
+    return outcome.status;
+  });
 }
 
 /** SQS alerts queue: partial batch failures, so only the records that can succeed later come back. */
