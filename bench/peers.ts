@@ -53,7 +53,8 @@ export async function startBenchPeers(options: {
     implicitTlsServer: true,
     smtpProxy: { oneWayDelayMs: options.rttMs / 2 },
     secretDelayMs: options.secretDelayMs,
-    settings: { alertTo: [ALERT_TO], serviceName: 'gmail-alerts-bench' },
+    // The scenarios measure sends of one sample alert, so the repeat interval must not count them.
+    settings: { alertTo: [ALERT_TO], serviceName: 'gmail-alerts-bench', repeatSeconds: 0 },
   });
   const gmailImplicitTls = cloud.gmailImplicitTls as GmailServer;
   const servers = [cloud.gmail, gmailImplicitTls];

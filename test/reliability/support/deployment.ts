@@ -19,6 +19,7 @@ import { type LocalCloud, startLocalCloud } from '../../../local/local-cloud.ts'
 import { loadEvent } from '../../../local/sample-events.ts';
 import type { SecretsEndpoint } from '../../../local/secrets-endpoint.ts';
 import type { SqsEndpoint, SqsStoredMessage } from '../../../local/sqs-endpoint.ts';
+import type { StateTableEndpoint } from '../../../local/state-table.ts';
 import type { TcpProxy } from '../../../local/tcp-proxy.ts';
 import { coldStart } from '../../support/lambda-bundle.ts';
 import { captureOutput, type OutputCapture } from './output-capture.ts';
@@ -67,6 +68,8 @@ export interface Deployment {
   secrets: SecretsEndpoint;
   sqs: SqsEndpoint;
   nat: TcpProxy | undefined;
+  /** The state table (DynamoDB on loopback) the functions keep idempotency records and repeat counts in. */
+  state: StateTableEndpoint | undefined;
   queueUrl: string;
   deadLetterQueueUrl: string;
   env: Record<string, string | undefined>;
@@ -133,6 +136,9 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
       maxReceives: 5,
       smtpTimeoutMs: 2000,
       logLevel: 'INFO',
+      // The scenarios send the same alert again and again and expect each mail; the repeat interval
+      // has its own tests (test/reliability/alert-state.test.ts).
+      repeatSeconds: 0,
     },
   });
   const env: Record<string, string | undefined> = { ...cloud.env, POWERTOOLS_DEV: undefined, ...options.env };
@@ -149,6 +155,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     secrets,
     sqs,
     nat: cloud.smtpProxy,
+    state: cloud.state,
     queueUrl,
     deadLetterQueueUrl,
     env,

@@ -1,0 +1,262 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gmailReplies } from '../../local/gmail-replies.ts';
+import type { ReceivedMessage } from '../../local/gmail-server.ts';
+import { alertEvent, type Deployment, deploy, recordFromQueued, sqsRecord } from './support/deployment.ts';
+import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+
+// The built bundles against dynalite (the DynamoDB API on loopback) through the real AWS SDK.
+
+const REPEAT_SECONDS = 2;
+
+let output: OutputCapture;
+beforeAll(() => {
+  output = captureOutput();
+});
+afterAll(() => output.stop());
+
+let serial = 0;
+/** An alert of its own key, so one test's state never meets another's. */
+function alertOf(overrides: Record<string, unknown> = {}) {
+  serial += 1;
+  return { subject: `Queue depth over 1000 on orders (${serial})`, severity: 'warning', ...overrides };
+}
+
+const textOf = (mail: ReceivedMessage | undefined) => mail?.parsed.text ?? '';
+
+async function mailsAfter(deployment: Deployment, before: number, settleMs = 300) {
+  // A mail that should not arrive gets a moment to do so anyway.
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  return deployment.gmail.messages.slice(before);
+}
+
+describe('idempotent delivery', () => {
+  let deployment: Deployment;
+  beforeAll(async () => {
+    deployment = await deploy({ env: { ALERT_REPEAT_SECONDS: '0' } });
+  });
+  afterAll(() => deployment.close());
+
+  it('sends one mail for an SQS record delivered twice with the same message id', async () => {
+    const sqs = await deployment.sqsHandler();
+    const record = sqsRecord(JSON.stringify(alertOf()));
+    const before = deployment.gmail.messages.length;
+
+    expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }]),
+    ).toEqual({ batchItemFailures: [] });
+
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+    const items = (await deployment.state?.items()) ?? [];
+    expect(items.map((item) => String(item.pk))).toContainEqual(expect.stringMatching(/^idempotency#sqs#/));
+  });
+
+  it('sends one mail for an EventBridge event retried with the same event id', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const event = alertEvent(alertOf());
+    const before = deployment.gmail.messages.length;
+
+    expect(await eventBridge(event)).toBe('delivered');
+    expect(await eventBridge(event)).toBe('delivered');
+    expect(await eventBridge(alertEvent(event.detail))).toBe('delivered');
+
+    expect(await mailsAfter(deployment, before)).toHaveLength(2);
+  });
+
+  it('answers a repeated Idempotency-Key with the first answer and sends one mail', async () => {
+    const http = await deployment.http();
+    const body = JSON.stringify(alertOf());
+    const before = deployment.gmail.messages.length;
+
+    const first = await http(body, { headers: { 'Idempotency-Key': 'deploy-42-disk' } });
+    const again = await http(body, { headers: { 'idempotency-key': 'deploy-42-disk' } });
+    const unkeyed = await http(body, { headers: {} });
+
+    expect(first.statusCode).toBe(200);
+    expect(again).toEqual(first);
+    expect(unkeyed.statusCode).toBe(200);
+    expect(JSON.parse(unkeyed.body).messageId).not.toBe(JSON.parse(first.body).messageId);
+    expect(await mailsAfter(deployment, before)).toHaveLength(2);
+  });
+
+  it('refuses an Idempotency-Key that is not printable ASCII', async () => {
+    const http = await deployment.http();
+    const response = await http(JSON.stringify(alertOf()), { headers: { 'Idempotency-Key': 'two words' } });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.fields[0].field).toBe('Idempotency-Key');
+  });
+
+  it('sends a record again whose first delivery failed, and still the per-recipient copy', async () => {
+    const sqs = await deployment.sqsHandler();
+    const deferred = 'dev@ops.example.com';
+    const record = sqsRecord(JSON.stringify(alertOf({ to: ['oncall@example.com', deferred] })));
+    const queuedBefore = deployment.queued().length;
+    const before = deployment.gmail.messages.length;
+
+    deployment.gmail.failNext({ at: 'mail', ...gmailReplies.tryAgainLater });
+    expect(await sqs([record])).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    deployment.gmail.failRecipient(deferred, gmailReplies.recipientRateLimited, 1);
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }]),
+    ).toEqual({ batchItemFailures: [] });
+    const copies = deployment.queued().slice(queuedBefore);
+    expect(copies).toHaveLength(1);
+    const copy = recordFromQueued(copies[0] as (typeof copies)[number]);
+    expect(await sqs([copy])).toEqual({ batchItemFailures: [] });
+    // The original redelivered once more: nothing new.
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '3' } }]),
+    ).toEqual({ batchItemFailures: [] });
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails.map((mail) => mail.envelope.to)).toEqual([['oncall@example.com'], [deferred]]);
+  });
+});
+
+describe('repeat interval per dedupKey', () => {
+  let deployment: Deployment;
+  beforeAll(async () => {
+    deployment = await deploy({ env: { ALERT_REPEAT_SECONDS: String(REPEAT_SECONDS) } });
+  });
+  afterAll(() => deployment.close());
+
+  it('mails a storm of one key once and tells the next mail after the window how many it stands for', async () => {
+    const sqs = await deployment.sqsHandler();
+    const http = await deployment.http();
+    const alert = alertOf({ dedupKey: 'orders-queue-depth' });
+    const before = deployment.gmail.messages.length;
+    const storm = 6;
+
+    expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
+    const stormStart = new Date();
+    // A batch of five in parallel, then one more over HTTP: all inside the window.
+    const records = Array.from({ length: storm - 1 }, () => sqsRecord(JSON.stringify(alert)));
+    expect(await sqs(records)).toEqual({ batchItemFailures: [] });
+    const counted = await http(JSON.stringify(alert), { headers: {} });
+    expect(counted.statusCode).toBe(202);
+    expect(JSON.parse(counted.body)).toMatchObject({ counted: true, repeats: storm });
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, REPEAT_SECONDS * 1000 + 200));
+    expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
+
+    const mails = await mailsAfter(deployment, before, 0);
+    expect(mails).toHaveLength(2);
+    const since = /Stands for (\d+) repeats since (\S+)/.exec(textOf(mails[1]));
+    expect(since?.[1]).toBe(String(storm));
+    const sinceMs = Date.parse(since?.[2] ?? '');
+    expect(sinceMs).toBeGreaterThanOrEqual(stormStart.getTime() - 1000);
+    expect(sinceMs).toBeLessThanOrEqual(Date.now());
+    expect(textOf(mails[0])).not.toMatch(/Stands for/);
+  });
+
+  it('sends a resolved alert at once and reopens the window', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const firing = alertOf({ dedupKey: 'payments-5xx' });
+    const before = deployment.gmail.messages.length;
+
+    expect(await eventBridge(alertEvent(firing))).toBe('delivered');
+    expect(await eventBridge(alertEvent(firing))).toBe('counted');
+    expect(await eventBridge(alertEvent({ ...firing, status: 'resolved' }))).toBe('delivered');
+    expect(await eventBridge(alertEvent(firing))).toBe('delivered');
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails).toHaveLength(3);
+    expect(mails.map((mail) => mail.parsed.headers.get('x-alert-dedup-key'))).toEqual([
+      'payments-5xx',
+      'payments-5xx',
+      'payments-5xx',
+    ]);
+    expect(textOf(mails[1])).toMatch(/Stands for 1 repeat since /);
+    expect(textOf(mails[2])).not.toMatch(/Stands for/);
+  });
+
+  it('sends a change of severity at once', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const warning = alertOf({ dedupKey: 'disk-db-1', severity: 'warning' });
+    const before = deployment.gmail.messages.length;
+
+    expect(await eventBridge(alertEvent(warning))).toBe('delivered');
+    expect(await eventBridge(alertEvent(warning))).toBe('counted');
+    expect(await eventBridge(alertEvent({ ...warning, severity: 'critical' }))).toBe('delivered');
+    expect(await eventBridge(alertEvent({ ...warning, severity: 'critical' }))).toBe('counted');
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails.map((mail) => mail.parsed.headers.get('x-alert-severity'))).toEqual(['warning', 'critical']);
+  });
+
+  it('mails the retry of an alert whose first attempt Gmail refused, instead of counting it', async () => {
+    const sqs = await deployment.sqsHandler();
+    const record = sqsRecord(JSON.stringify(alertOf({ dedupKey: 'cache-evictions' })));
+    const before = deployment.gmail.messages.length;
+
+    deployment.gmail.failNext({ at: 'mail', ...gmailReplies.tryAgainLater });
+    expect(await sqs([record])).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }]),
+    ).toEqual({ batchItemFailures: [] });
+
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+  });
+
+  it('keeps each kind of item under its own key prefix', async () => {
+    const keys = ((await deployment.state?.items()) ?? []).map((item) => String(item.pk));
+    expect(keys).toContain('repeat#orders-queue-depth');
+    expect(keys.every((key) => /^(?:idempotency|repeat)#/.test(key))).toBe(true);
+  });
+});
+
+describe('without the state table', () => {
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  it('still mails every alert when the table cannot be reached, and logs the failure', async () => {
+    const port = await closedPort();
+    const deployment = await deploy({
+      env: { ALERT_REPEAT_SECONDS: '3600', AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` },
+    });
+    try {
+      output.clear();
+      const sqs = await deployment.sqsHandler();
+      const eventBridge = await deployment.eventBridge();
+      const http = await deployment.http();
+      const alert = alertOf({ dedupKey: 'table-down' });
+
+      expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
+      expect(await eventBridge(alertEvent(alert))).toBe('delivered');
+      const response = await http(JSON.stringify(alert), { headers: { 'Idempotency-Key': 'table-down-1' } });
+      expect(response.statusCode).toBe(200);
+
+      expect(await deployment.gmail.waitForMessages(3)).toHaveLength(3);
+      const failures = output
+        .logLines()
+        .filter((line) => line.message === 'Alert state store failed; delivering without it');
+      expect(failures.map((line) => line.stateOperation)).toEqual(
+        expect.arrayContaining(['idempotency', 'repeat-check']),
+      );
+      expect(failures.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await deployment.close();
+    }
+  });
+
+  it('mails every alert without ALERT_STATE_TABLE, as a stateless deployment does', async () => {
+    const deployment = await deploy({ env: { ALERT_STATE_TABLE: undefined, ALERT_REPEAT_SECONDS: '3600' } });
+    try {
+      const sqs = await deployment.sqsHandler();
+      const record = sqsRecord(JSON.stringify(alertOf({ dedupKey: 'stateless' })));
+      expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+      expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+      expect(await deployment.gmail.waitForMessages(2)).toHaveLength(2);
+      expect(await deployment.state?.items()).toEqual([]);
+    } finally {
+      await deployment.close();
+    }
+  });
+});
