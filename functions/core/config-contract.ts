@@ -86,6 +86,12 @@ export const STATE_TABLE_SCHEMA = {
   prefixes: { idempotency: 'idempotency#', repeat: 'repeat#' },
 } as const;
 
+/**
+ * The one log message of every state-store failure. The stack counts it into a metric and an alarm
+ * (`StateStoreFailures`), so the functions and the metric filter read it from here.
+ */
+export const STATE_STORE_FAILURE_MESSAGE = 'Alert state store failed; delivering without it';
+
 /** A setting whose value breaks the contract, named by setting and by environment variable. */
 export class ContractValueError extends Error {
   readonly setting: SettingName;

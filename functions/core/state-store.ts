@@ -1,12 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { STATE_STORE_FAILURE_MESSAGE } from './config-contract.ts';
 import { logger } from './logger.ts';
 
-/**
- * The one log message of every state-store failure. The stack turns it into a metric and an alarm
- * (`StateStoreFailures`), so it must not change without the metric filter in infra/constructs/alarms.ts.
- */
-export const STATE_STORE_FAILURE_MESSAGE = 'Alert state store failed; delivering without it';
+export { STATE_STORE_FAILURE_MESSAGE };
 
 /** What the functions were doing with the table when it failed. */
 export type StateOperation = 'idempotency' | 'repeat-check' | 'repeat-release';
