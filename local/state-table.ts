@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { STATE_TABLE_SCHEMA } from '../functions/core/config-contract.ts';
 
@@ -13,6 +13,8 @@ export interface StateTableEndpoint {
   readonly tableName: string;
   /** Every item of the table, unmarshalled (for tests and the outbox page). */
   items(): Promise<Record<string, unknown>[]>;
+  /** Deletes the items whose key starts with `prefix`, as their expiry would (tests of a window that has passed). */
+  forget(prefix: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -43,13 +45,20 @@ export async function startStateTable(tableName: string = LOCAL_STATE_TABLE): Pr
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  const documents = DynamoDBDocumentClient.from(client);
+  const items = async () => {
+    const { Items = [] } = await documents.send(new ScanCommand({ TableName: tableName }));
+    return Items;
+  };
   return {
     url,
     tableName,
-    async items() {
-      const documents = DynamoDBDocumentClient.from(client);
-      const { Items = [] } = await documents.send(new ScanCommand({ TableName: tableName }));
-      return Items;
+    items,
+    async forget(prefix) {
+      const keys = (await items()).map((item) => String(item[key])).filter((pk) => pk.startsWith(prefix));
+      for (const pk of keys)
+        await documents.send(new DeleteCommand({ TableName: tableName, Key: { [key]: pk } }));
+      return keys.length;
     },
     async close() {
       client.destroy();

@@ -20,6 +20,7 @@ export const ENVIRONMENT_VARIABLES = {
   maxReceives: 'ALERT_MAX_RECEIVES',
   stateTable: 'ALERT_STATE_TABLE',
   repeatSeconds: 'ALERT_REPEAT_SECONDS',
+  gmailDailyLimit: 'GMAIL_DAILY_LIMIT',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -39,6 +40,8 @@ export const CONTRACT_DEFAULTS = {
   secretCacheSeconds: 300,
   // Alertmanager's repeat_interval default: 4 h.
   repeatSeconds: 14400,
+  // Consumer Gmail's figure; Google Workspace accounts may send 2,000.
+  gmailDailyLimit: 500,
   logLevel: 'INFO',
   serviceName: 'gmail-alerts',
 } as const satisfies Partial<ContractSettings>;
@@ -71,6 +74,8 @@ export interface ContractSettings {
   stateTable: string | undefined;
   /** A firing alert whose key went out less than this long ago is counted, not mailed; 0 turns counting off. */
   repeatSeconds: number;
+  /** Recipients the account may be sent to in a rolling 24 h; the quota guard digests from 80 % and holds at 100 %. */
+  gmailDailyLimit: number;
   logLevel: LogLevel;
   serviceName: string;
 }
@@ -83,7 +88,7 @@ export interface ContractSettings {
 export const STATE_TABLE_SCHEMA = {
   partitionKey: 'pk',
   ttlAttribute: 'expiresAt',
-  prefixes: { idempotency: 'idempotency#', repeat: 'repeat#' },
+  prefixes: { idempotency: 'idempotency#', repeat: 'repeat#', quota: 'quota#', digest: 'digest#' },
 } as const;
 
 /**
@@ -220,6 +225,7 @@ const RULES: {
     },
   },
   repeatSeconds: { parse: wholeNumber(0, 30 * 86400) },
+  gmailDailyLimit: { parse: wholeNumber(10, 100000) },
   logLevel: {
     parse: (text) => {
       const level = text.toUpperCase();
@@ -308,6 +314,7 @@ export function readContract(env: Env): ContractSettings {
     maxReceives: read('maxReceives'),
     stateTable: read('stateTable'),
     repeatSeconds: read('repeatSeconds') ?? CONTRACT_DEFAULTS.repeatSeconds,
+    gmailDailyLimit: read('gmailDailyLimit') ?? CONTRACT_DEFAULTS.gmailDailyLimit,
     logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
     serviceName: read('serviceName') ?? CONTRACT_DEFAULTS.serviceName,
   };

@@ -26,6 +26,8 @@ export interface AlertConfig {
   stateTable: string | undefined;
   /** How long a firing alert's key stays quiet after a mail; 0: every alert is mailed. */
   repeatSeconds: number;
+  /** Recipients a rolling 24 h may reach before the quota guard holds alerts. */
+  gmailDailyLimit: number;
 }
 
 function allowList(entries: string[] | undefined, alertTo: string[]): RecipientAllowList {
@@ -72,5 +74,6 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
     maxReceives: settings.maxReceives,
     stateTable: settings.stateTable,
     repeatSeconds: settings.repeatSeconds,
+    gmailDailyLimit: settings.gmailDailyLimit,
   };
 }

@@ -1,11 +1,14 @@
 import type { Alert } from './alert.ts';
 import type { AlertConfig } from './config.ts';
-import { AlertError, type DeliveryError } from './errors.ts';
+import { digestAlert, holdingNoticeAlert } from './digest.ts';
+import { AlertError, type DeliveryError, QuotaGuardHoldError } from './errors.ts';
 import type { DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
-import { type AlertOrigin, enqueueAlert, sendToDeadLetterQueue } from './queues.ts';
+import { type AlertOrigin, enqueueAlert, enqueueDigestSending, sendToDeadLetterQueue } from './queues.ts';
+import { DIGEST_INTERVAL_SECONDS, type QuotaGuard, type QuotaUsage } from './quota-guard.ts';
 import type { Admission } from './repeat-window.ts';
 import type { AlertRuntime } from './runtime.ts';
+import { reportStateStoreFailure, StateStoreError } from './state-store.ts';
 
 /** What became of one recipient of an alert that reached at least one of them (or could be split). */
 export type RecipientOutcome =
@@ -22,6 +25,8 @@ export type DeliveryOutcome =
   | { status: 'delivered'; messageId: string; recipients: RecipientOutcome[] }
   /** A firing alert of a key mailed within ALERT_REPEAT_SECONDS: counted, told in the key's next mail. */
   | { status: 'counted'; repeats: number; since: string; lastMailAt: string }
+  /** Near GMAIL_DAILY_LIMIT: in the pending digest of its recipients, sent within minutes. */
+  | { status: 'folded' }
   /** HTTP only: the whole alert waits on the alerts queue for a later attempt. */
   | { status: 'queued'; failure: AlertError }
   | { status: 'held'; failure: AlertError }
@@ -127,6 +132,14 @@ export async function deliverOrPark(
         lastMailAt: admission.lastMailAt,
       };
     }
+    // Throws QuotaGuardHoldError (class quota) when the guard holds: held like Gmail's own 550 5.4.5.
+    if ((await guardQuota(runtime, origin, alert, deadlineMs)) === 'folded') {
+      logger.info('Alert folded into the digest of its recipients (quota guard)', {
+        ...origin,
+        dedupKey: alert.dedupKey,
+      });
+      return { status: 'folded' };
+    }
     const { repeats } = admission;
     receipt = await sender.send(repeats ? { ...alert, repeats } : alert, { deadlineMs });
   } catch (error) {
@@ -149,6 +162,7 @@ export async function deliverOrPark(
     await admission.release();
     throw error;
   }
+  await recordSent(runtime, receipt.accepted.length);
   logger.info('Alert delivered', {
     ...origin,
     messageId: receipt.messageId,
@@ -258,6 +272,156 @@ export function recipientCopy(alert: Alert, address: string): string {
 function admit(runtime: AlertRuntime, origin: AlertOrigin, alert: Alert): Promise<Admission> | Admission {
   if (!runtime.state || origin.recipient !== undefined) return MAIL_WITHOUT_STATE;
   return runtime.state.repeats.admit(alert, { trigger: origin.trigger, id: origin.id });
+}
+
+/** Who is told that the guard holds: ALERT_TO, or the held alert's own recipients without it. */
+const noticeRecipients = (config: AlertConfig, alert: Alert) =>
+  config.alertTo.length > 0 ? config.alertTo : alert.to;
+
+/**
+ * The quota guard's say on an alert about to be mailed: mail it, fold it into its recipients'
+ * digest (from 80 % of GMAIL_DAILY_LIMIT), or hold it (throws {@link QuotaGuardHoldError}) once a
+ * mail would leave no room for the one notice that the guard is holding, which goes out first. The
+ * guard needs the state table and the alerts queue; if the table fails, the alert is mailed.
+ */
+async function guardQuota(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  alert: Alert,
+  deadlineMs: number,
+): Promise<'send' | 'folded'> {
+  const guard = runtime.state?.quota;
+  const queueUrl = runtime.config.queueUrl;
+  if (!guard || !queueUrl) return 'send';
+  let usage: QuotaUsage;
+  try {
+    usage = await guard.usage();
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
+    return 'send';
+  }
+  const noticeTo = noticeRecipients(runtime.config, alert);
+  const verdict = guard.verdict(usage, alert.to.length, noticeTo.length);
+  if (verdict === 'send') return 'send';
+  if (verdict === 'fold') {
+    try {
+      const { digestKey, scheduleFlush } = await guard.fold(alert);
+      if (scheduleFlush) {
+        try {
+          await enqueueDigestSending(queueUrl, digestKey, DIGEST_INTERVAL_SECONDS);
+        } catch (error) {
+          // No sending scheduled: the alert goes out on its own (a later digest may list it again).
+          await guard.unschedule(digestKey).catch(() => undefined);
+          logger.warn('Digest sending could not be scheduled; the alert is mailed alone', {
+            ...origin,
+            ...describeFailure(error),
+          });
+          return 'send';
+        }
+      }
+      return 'folded';
+    } catch (error) {
+      reportStateStoreFailure(new StateStoreError('quota-fold', { cause: error }), { ...origin });
+      return 'send';
+    }
+  }
+  await sendHoldingNotice(runtime, origin, guard, noticeTo, usage, deadlineMs);
+  throw new QuotaGuardHoldError(usage.used, usage.limit);
+}
+
+/** The last mail before the limit, once per hold: from now on alerts wait on the queue. */
+async function sendHoldingNotice(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  guard: QuotaGuard,
+  to: string[],
+  usage: QuotaUsage,
+  deadlineMs: number,
+): Promise<void> {
+  try {
+    if (!(await guard.claimHoldingNotice())) return;
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
+    return;
+  }
+  try {
+    const receipt = await runtime.sender.send(holdingNoticeAlert(to, usage), { deadlineMs });
+    await recordSent(runtime, receipt.accepted.length);
+    logger.warn('Quota guard holds alerts; notice sent', { ...origin, ...usage });
+  } catch (error) {
+    logger.error('Quota guard holds alerts; its notice could not be sent', {
+      ...origin,
+      ...usage,
+      ...describeFailure(error),
+    });
+  }
+}
+
+/** Counts what Gmail accepted against the rolling 24 h; a table that fails only loses the count. */
+async function recordSent(runtime: AlertRuntime, recipients: number): Promise<void> {
+  if (!runtime.state || !runtime.config.queueUrl) return;
+  try {
+    await runtime.state.quota.record(recipients);
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-count', { cause: error }));
+  }
+}
+
+/**
+ * Sends a digest whose time has come (the sqs function, on the scheduled message): every alert
+ * folded into it, as one message. Held like an alert when the guard holds; on a failure the entries
+ * go back and this throws, so the queue retries the sending.
+ */
+export async function deliverDigest(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  digestKey: string,
+  deadlineMs: number,
+): Promise<'delivered' | 'held' | 'empty'> {
+  const guard = runtime.state?.quota;
+  const queueUrl = runtime.config.queueUrl;
+  if (!guard || !queueUrl) {
+    logger.warn('Digest sending without ALERT_STATE_TABLE or ALERT_QUEUE_URL; nothing to send', {
+      ...origin,
+    });
+    return 'empty';
+  }
+  let usage: QuotaUsage | undefined;
+  try {
+    usage = await guard.usage();
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
+  }
+  const claimed = await guard.claimDigest(digestKey);
+  if (!claimed) return 'empty';
+  const known = usage ?? { used: 0, limit: runtime.config.gmailDailyLimit };
+  const reserve = noticeRecipients(runtime.config, { to: claimed.to } as Alert).length;
+  if (usage && guard.verdict(usage, claimed.to.length, reserve) === 'hold') {
+    await claimed.restore();
+    await enqueueDigestSending(queueUrl, digestKey, QUOTA_HOLD_DELAY_SECONDS);
+    logger.warn('Digest held by the quota guard', { ...origin, alerts: claimed.entries.length, ...usage });
+    return 'held';
+  }
+  let receipt: DeliveryReceipt;
+  try {
+    receipt = await runtime.sender.send(digestAlert(claimed.entries, claimed.to, known), { deadlineMs });
+  } catch (error) {
+    await claimed.restore();
+    logger.warn('Digest not sent; its alerts wait for the retry', {
+      ...origin,
+      alerts: claimed.entries.length,
+      ...describeFailure(error),
+    });
+    throw error;
+  }
+  await recordSent(runtime, receipt.accepted.length);
+  logger.info('Digest delivered', {
+    ...origin,
+    messageId: receipt.messageId,
+    alerts: claimed.entries.length,
+    accepted: receipt.accepted.length,
+  });
+  return 'delivered';
 }
 
 const MAIL_WITHOUT_STATE: Admission = { action: 'send', repeats: undefined, release: async () => {} };

@@ -63,6 +63,10 @@ export function deliveryAnswer(outcome: DeliveryOutcome): APIGatewayProxyResult 
     const { repeats, since, lastMailAt } = outcome;
     return json(202, { counted: true, repeats, since, lastMailAt });
   }
+  if (outcome.status === 'folded') {
+    // Near Gmail's daily limit: in the digest of its recipients, which goes out within minutes.
+    return json(202, { folded: true });
+  }
   if (outcome.status !== 'delivered') {
     return json(202, { queued: true, reason: reason(outcome.failure) });
   }

@@ -38,6 +38,32 @@ export const ATTEMPT_ATTRIBUTE = 'attempt';
  * already went out, so the copy is never counted as a repeat of its key.
  */
 export const RECIPIENT_ATTRIBUTE = 'recipient';
+/** The message attribute of a digest's scheduled sending: the digest's key in the state table. */
+export const DIGEST_ATTRIBUTE = 'digest';
+
+/** The digest a record asks to send, if it is a digest's scheduled sending rather than an alert. */
+export function digestKeyOfRecord(attributes: SQSMessageAttributes): string | undefined {
+  return attributes[DIGEST_ATTRIBUTE]?.stringValue || undefined;
+}
+
+/**
+ * Schedules the sending of a digest: a message on the alerts queue, `delaySeconds` from now, that
+ * the sqs function turns into the digest mail. The queue keeps it until it is sent, held or parked.
+ */
+export async function enqueueDigestSending(
+  queueUrl: string,
+  digestKey: string,
+  delaySeconds: number,
+): Promise<void> {
+  await sqs().send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify({ digest: digestKey }),
+      DelaySeconds: delaySeconds,
+      MessageAttributes: { [DIGEST_ATTRIBUTE]: text(digestKey) },
+    }),
+  );
+}
 
 const number = (value: number): MessageAttributeValue => ({ DataType: 'Number', StringValue: String(value) });
 

@@ -5,6 +5,7 @@ import { GmailSender } from './gmail-sender.ts';
 import { type DeliverOnce, idempotentDelivery } from './idempotent-delivery.ts';
 import { describeFailure, logger } from './logger.ts';
 import type { AlertOrigin } from './queues.ts';
+import { QuotaGuard } from './quota-guard.ts';
 import { RepeatWindow } from './repeat-window.ts';
 import { createStateClients } from './state-store.ts';
 
@@ -12,6 +13,8 @@ import { createStateClients } from './state-store.ts';
 export interface AlertState {
   /** The repeat interval per dedupKey. */
   repeats: RepeatWindow;
+  /** Gmail's daily sending quota, counted: digests from 80 %, holds at 100 %. */
+  quota: QuotaGuard;
   /** Delivery once per message id, event id or Idempotency-Key, for one trigger. */
   once(trigger: AlertOrigin['trigger']): DeliverOnce;
 }
@@ -30,6 +33,7 @@ function stateOf(config: AlertConfig): AlertState | undefined {
   const byTrigger = new Map<AlertOrigin['trigger'], DeliverOnce>();
   return {
     repeats: new RepeatWindow(clients, config.repeatSeconds),
+    quota: new QuotaGuard(clients, config.gmailDailyLimit),
     once(trigger) {
       let once = byTrigger.get(trigger);
       if (!once) {

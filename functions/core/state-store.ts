@@ -6,7 +6,13 @@ import { logger } from './logger.ts';
 export { STATE_STORE_FAILURE_MESSAGE };
 
 /** What the functions were doing with the table when it failed. */
-export type StateOperation = 'idempotency' | 'repeat-check' | 'repeat-release';
+export type StateOperation =
+  | 'idempotency'
+  | 'repeat-check'
+  | 'repeat-release'
+  | 'quota-check'
+  | 'quota-fold'
+  | 'quota-count';
 
 /** The state table did not answer as expected; the alert goes out without it. */
 export class StateStoreError extends Error {

@@ -3,9 +3,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sendDeadline } from '../core/deadline.ts';
-import { deliverOrPark } from '../core/deliver-or-park.ts';
+import { deliverDigest, deliverOrPark } from '../core/deliver-or-park.ts';
 import { logger } from '../core/logger.ts';
-import { queuedHistoryOf } from '../core/queues.ts';
+import { digestKeyOfRecord, queuedHistoryOf } from '../core/queues.ts';
 import { alertFromQueuedBody } from '../core/record-alert.ts';
 import { deliverOnce, initRuntime } from '../core/runtime.ts';
 
@@ -19,6 +19,11 @@ async function processAlertRecord(record: SQSRecord, context: Context): Promise<
   const current = runtime();
   // Once per message id: a redelivered record sends nothing twice. Per-recipient copies are new messages.
   await deliverOnce(current, 'sqs', record.messageId, context, async () => {
+    const digestKey = digestKeyOfRecord(record.messageAttributes);
+    if (digestKey) {
+      const origin = { trigger: 'sqs' as const, id: record.messageId };
+      return deliverDigest(current, origin, digestKey, sendDeadline(context, SQS_SEND_CAP_MS));
+    }
     const outcome = await deliverOrPark(
       current,
       {

@@ -5,8 +5,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { STATE_TABLE_SCHEMA } from '../../functions/core/config-contract.ts';
 
-/** The item operations the functions use: Powertools Idempotency and the repeat interval. Nothing else. */
+/**
+ * The item operations the functions use: Powertools Idempotency, the repeat interval and the quota
+ * guard (which reads its 25 hourly counters in one BatchGetItem). No scans, no queries.
+ */
 export const STATE_TABLE_ACTIONS = [
+  'dynamodb:BatchGetItem',
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',

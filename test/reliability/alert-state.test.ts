@@ -203,7 +203,8 @@ describe('repeat interval per dedupKey', () => {
   it('keeps each kind of item under its own key prefix', async () => {
     const keys = ((await deployment.state?.items()) ?? []).map((item) => String(item.pk));
     expect(keys).toContain('repeat#orders-queue-depth');
-    expect(keys.every((key) => /^(?:idempotency|repeat)#/.test(key))).toBe(true);
+    expect(keys).toContainEqual(expect.stringMatching(/^quota#sent#\d{4}-\d\d-\d\dT\d\d$/));
+    expect(keys.every((key) => /^(?:idempotency|repeat|quota|digest)#/.test(key))).toBe(true);
   });
 });
 
@@ -238,7 +239,7 @@ describe('without the state table', () => {
         .logLines()
         .filter((line) => line.message === 'Alert state store failed; delivering without it');
       expect(failures.map((line) => line.stateOperation)).toEqual(
-        expect.arrayContaining(['idempotency', 'repeat-check']),
+        expect.arrayContaining(['idempotency', 'repeat-check', 'quota-check']),
       );
       expect(failures.length).toBeGreaterThanOrEqual(6);
     } finally {
@@ -258,5 +259,69 @@ describe('without the state table', () => {
     } finally {
       await deployment.close();
     }
+  });
+});
+
+describe('quota guard', () => {
+  const LIMIT = 10;
+  let deployment: Deployment;
+  beforeAll(async () => {
+    deployment = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: String(LIMIT) } });
+  });
+  afterAll(() => deployment.close());
+
+  it('mails below 80 %, folds into one digest from 80 %, holds at 100 % after one notice, and drops nothing', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const sqs = await deployment.sqsHandler();
+    const subjects = Array.from({ length: 12 }, (_, index) => `Orders backlog step ${index + 1}`);
+    const outcomes: unknown[] = [];
+    for (const [index, subject] of subjects.entries()) {
+      // The 11th goes to two recipients: 8 + 2 would leave no room for the notice to the one on ALERT_TO.
+      const to = index === 10 ? ['oncall@example.com', 'dev@ops.example.com'] : undefined;
+      outcomes.push(await eventBridge(alertEvent({ subject, severity: 'high', ...(to ? { to } : {}) })));
+    }
+
+    // 8 mails take the count to 80 %; from there alerts are folded, which costs nothing until the
+    // digest goes out; an alert that would leave no room for the notice is held, and so is the next.
+    expect(outcomes).toEqual([...Array(8).fill('delivered'), 'folded', 'folded', 'held', 'held']);
+    const scheduled = deployment.queued().filter((message) => message.MessageAttributes.digest);
+    expect(scheduled).toHaveLength(1);
+    const held = deployment.queued().filter((message) => message.MessageAttributes.heldSince);
+    expect(held.map((message) => JSON.parse(message.Body).detail.subject)).toEqual(subjects.slice(10));
+
+    // The digest's time comes while the guard holds: it waits too (sent again, delayed), its alerts kept.
+    expect(await sqs([recordFromQueued(scheduled[0] as (typeof scheduled)[number])])).toEqual({
+      batchItemFailures: [],
+    });
+    let mails = await mailsAfter(deployment, 0);
+    expect(mails).toHaveLength(9);
+    const notice = mails[8];
+    expect(notice?.parsed.subject).toMatch(/Gmail sending limit reached: alerts are held/);
+    expect(mails.slice(0, 8).map((mail) => mail.parsed.subject)).toEqual(
+      subjects.slice(0, 8).map((subject) => `[HIGH] ${subject}`),
+    );
+
+    // A day later the window has room again: the digest and the held alerts go out.
+    await deployment.state?.forget('quota#');
+    const waiting = deployment.queued().slice(scheduled.length + held.length + 0);
+    const digestAgain = deployment
+      .queued()
+      .filter((message) => message.MessageAttributes.digest)
+      .at(-1);
+    expect(digestAgain).toBeDefined();
+    expect(await sqs([recordFromQueued(digestAgain as (typeof waiting)[number])])).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await sqs(held.map((message) => recordFromQueued(message)))).toEqual({ batchItemFailures: [] });
+
+    mails = await mailsAfter(deployment, 9);
+    expect(mails).toHaveLength(3);
+    const digest = mails.find((mail) => /^\[HIGH\] Digest of 2 alerts/.test(mail.parsed.subject ?? ''));
+    for (const subject of subjects.slice(8, 10)) {
+      expect(textOf(digest)).toMatch(new RegExp(`- \\[HIGH\\] ${subject} at \\d{4}-\\d\\d-\\d\\dT`));
+    }
+    expect(mails.map((mail) => mail.parsed.subject)).toEqual(
+      expect.arrayContaining(subjects.slice(10).map((subject) => `[HIGH] ${subject}`)),
+    );
   });
 });
