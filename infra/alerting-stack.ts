@@ -176,6 +176,8 @@ export function functionEnvironment(
         smtpHost: config.smtpHost,
         smtpPort: config.smtpPort,
         secretCacheSeconds: config.secretCacheSeconds,
+        repeatSeconds: config.repeatSeconds,
+        gmailDailyLimit: config.gmailDailyLimit,
         alertFrom: config.alertFrom,
         alertTo: config.alertTo,
         allowedRecipients: config.allowedRecipients.length > 0 ? config.allowedRecipients : undefined,

@@ -36,6 +36,10 @@ export interface AlertingConfig {
   readonly smtpHost: string;
   readonly smtpPort: number;
   readonly secretCacheSeconds: number;
+  /** ALERT_REPEAT_SECONDS: how long a firing alert's key stays quiet after a mail. */
+  readonly repeatSeconds: number;
+  /** GMAIL_DAILY_LIMIT: recipients a rolling 24 h may reach (500 consumer Gmail, 2,000 Workspace). */
+  readonly gmailDailyLimit: number;
   readonly logLevel: LogLevel;
   readonly secretArn: string | undefined;
   /** The customer managed KMS key that encrypts the imported secret, when it is not aws/secretsmanager. */
@@ -69,6 +73,8 @@ export const CONTEXT_DEFAULTS = {
   smtpHost: CONTRACT_DEFAULTS.smtpHost,
   smtpPort: CONTRACT_DEFAULTS.smtpPort,
   secretCacheSeconds: CONTRACT_DEFAULTS.secretCacheSeconds,
+  repeatSeconds: CONTRACT_DEFAULTS.repeatSeconds,
+  gmailDailyLimit: CONTRACT_DEFAULTS.gmailDailyLimit,
   logLevel: CONTRACT_DEFAULTS.logLevel,
   apiAuth: 'apiKey',
   apiGatewayCloudWatchRole: false,
@@ -334,6 +340,11 @@ export function readAlertingConfig(node: Node): AlertingConfig {
     secretCacheSeconds:
       context.setting('secretCacheSeconds', context.string('secretCacheSeconds')) ??
       CONTEXT_DEFAULTS.secretCacheSeconds,
+    repeatSeconds:
+      context.setting('repeatSeconds', context.string('repeatSeconds')) ?? CONTEXT_DEFAULTS.repeatSeconds,
+    gmailDailyLimit:
+      context.setting('gmailDailyLimit', context.string('gmailDailyLimit')) ??
+      CONTEXT_DEFAULTS.gmailDailyLimit,
     logLevel: context.setting('logLevel', context.string('logLevel')) ?? CONTEXT_DEFAULTS.logLevel,
     ...readSecret(context),
     network: readNetwork(context),

@@ -35,7 +35,7 @@ export interface GmailAccount {
 export interface FunctionSettings
   extends Pick<
     ContractInput,
-    'allowedRecipients' | 'maxReceives' | 'smtpTimeoutMs' | 'logLevel' | 'repeatSeconds'
+    'allowedRecipients' | 'maxReceives' | 'smtpTimeoutMs' | 'logLevel' | 'repeatSeconds' | 'gmailDailyLimit'
   > {
   /** ALERT_TO. */
   alertTo: string[];
@@ -136,6 +136,7 @@ export function functionEnvironment(
     logLevel: settings.logLevel,
     stateTable: cloud.state?.tableName,
     repeatSeconds: settings.repeatSeconds,
+    gmailDailyLimit: settings.gmailDailyLimit,
   });
   const optional = (name: string, value: string | undefined) =>
     value === undefined ? {} : { [name]: value };

@@ -87,6 +87,8 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           ALERT_DLQ_URL: { Ref: dlqId },
           ALERT_MAX_RECEIVES: '5',
           ALERT_STATE_TABLE: { Ref: logicalId(result, stack.state.table) },
+          ALERT_REPEAT_SECONDS: '14400',
+          GMAIL_DAILY_LIMIT: '500',
           ALERT_TO: ALERT_TO,
           POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
           POWERTOOLS_LOG_LEVEL: 'INFO',
