@@ -139,6 +139,8 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
       // The scenarios send the same alert again and again and expect each mail; the repeat interval
       // has its own tests (test/reliability/alert-state.test.ts).
       repeatSeconds: 0,
+      // Property tests send hundreds of alerts to one deployment; the quota guard has its own tests.
+      gmailDailyLimit: 100_000,
     },
   });
   const env: Record<string, string | undefined> = { ...cloud.env, POWERTOOLS_DEV: undefined, ...options.env };
