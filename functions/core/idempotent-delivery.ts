@@ -2,12 +2,13 @@ import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
   IdempotencyPersistenceLayerError,
+  IdempotencyValidationError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import { STATE_TABLE_SCHEMA } from './config-contract.ts';
-import { AlertError } from './errors.ts';
+import { AlertError, AlertValidationError } from './errors.ts';
 import type { AlertOrigin } from './queues.ts';
 import { reportStateStoreFailure, type StateClients, StateStoreError } from './state-store.ts';
 
@@ -34,12 +35,15 @@ export class DeliveryInProgressError extends AlertError {
  * Runs `deliver` once per `key`: a repeat of a key whose delivery completed gets the stored result
  * and sends nothing. A delivery that throws is forgotten, so the trigger's retry runs it again.
  * `key` undefined (an HTTP request without Idempotency-Key) runs it unguarded. The result must be
- * plain JSON: it is what the table keeps and what a repeat gets.
+ * plain JSON: it is what the table keeps and what a repeat gets. `content`, when given, must be the
+ * same on every repeat: the same key with other content is refused (an Idempotency-Key reused for
+ * another alert), never answered with the first alert's result.
  */
 export type DeliverOnce = <T>(
   key: string | undefined,
   context: Context,
   deliver: () => Promise<T>,
+  content?: string,
 ) => Promise<T>;
 
 /**
@@ -50,6 +54,7 @@ export type DeliverOnce = <T>(
 export function idempotentDelivery(state: StateClients, trigger: AlertOrigin['trigger']): DeliverOnce {
   const config = new IdempotencyConfig({
     eventKeyJmesPath: 'key',
+    payloadValidationJmesPath: 'content',
     expiresAfterSeconds: IDEMPOTENCY_WINDOW_SECONDS,
   });
   const persistenceStore = new DynamoDBPersistenceLayer({
@@ -58,13 +63,21 @@ export function idempotentDelivery(state: StateClients, trigger: AlertOrigin['tr
     expiryAttr: STATE_TABLE_SCHEMA.ttlAttribute,
     awsSdkV3Client: state.client,
   });
-  const guarded = makeIdempotent((_request: { key: string }, deliver: () => Promise<unknown>) => deliver(), {
-    persistenceStore,
-    config,
-    keyPrefix: `${STATE_TABLE_SCHEMA.prefixes.idempotency}${trigger}`,
-  });
+  const guarded = makeIdempotent(
+    (_request: { key: string; content: string }, deliver: () => Promise<unknown>) => deliver(),
+    {
+      persistenceStore,
+      config,
+      keyPrefix: `${STATE_TABLE_SCHEMA.prefixes.idempotency}${trigger}`,
+    },
+  );
 
-  return async <T>(key: string | undefined, context: Context, deliver: () => Promise<T>): Promise<T> => {
+  return async <T>(
+    key: string | undefined,
+    context: Context,
+    deliver: () => Promise<T>,
+    content = '',
+  ): Promise<T> => {
     if (key === undefined) return deliver();
     // The in-progress record expires with the invocation, so a crashed attempt does not block the retry.
     config.registerLambdaContext(context);
@@ -80,8 +93,13 @@ export function idempotentDelivery(state: StateClients, trigger: AlertOrigin['tr
       }
     };
     try {
-      return (await guarded({ key }, tracked)) as T;
+      return (await guarded({ key, content }, tracked)) as T;
     } catch (error) {
+      if (error instanceof IdempotencyValidationError) {
+        throw new AlertValidationError([
+          { field: 'Idempotency-Key', message: 'was used before for a different alert; use a new key' },
+        ]);
+      }
       if (error instanceof IdempotencyAlreadyInProgressError) {
         throw new DeliveryInProgressError({ cause: error });
       }

@@ -55,8 +55,9 @@ export function deliverOnce<T>(
   key: string | undefined,
   context: Context,
   deliver: () => Promise<T>,
+  content?: string,
 ): Promise<T> {
-  return runtime.state ? runtime.state.once(trigger)(key, context, deliver) : deliver();
+  return runtime.state ? runtime.state.once(trigger)(key, context, deliver, content) : deliver();
 }
 
 /**

@@ -29,17 +29,25 @@ async function handleAlertRequest(
     : (event.body ?? '');
   // Validated before anything is sent, so a bad request is answered 400 and never queued.
   const alert = parseAlert(parseJsonBody(body), current.config);
-  // Once per Idempotency-Key: a repeated request gets the first answer and sends nothing.
-  return deliverOnce(current, 'http', idempotencyKeyOf(event.headers), context, async () => {
-    const outcome = await deliverOrPark(
-      current,
-      { trigger: 'http', id: context.awsRequestId },
-      () => body,
-      () => alert,
-      sendDeadline(context, HTTP_SEND_CAP_MS),
-    );
-    return deliveryAnswer(outcome);
-  });
+  // Once per Idempotency-Key: a repeated request gets the first answer and sends nothing; the same
+  // key with another body is refused.
+  return deliverOnce(
+    current,
+    'http',
+    idempotencyKeyOf(event.headers),
+    context,
+    async () => {
+      const outcome = await deliverOrPark(
+        current,
+        { trigger: 'http', id: context.awsRequestId },
+        () => body,
+        () => alert,
+        sendDeadline(context, HTTP_SEND_CAP_MS),
+      );
+      return deliveryAnswer(outcome);
+    },
+    body,
+  );
 }
 
 /** API Gateway `POST /alerts` (REST v1 proxy or HTTP API v2 events). */

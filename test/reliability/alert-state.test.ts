@@ -80,6 +80,21 @@ describe('idempotent delivery', () => {
     expect(await mailsAfter(deployment, before)).toHaveLength(2);
   });
 
+  it('refuses an Idempotency-Key used again for a different alert, and sends nothing for it', async () => {
+    const http = await deployment.http();
+    const before = deployment.gmail.messages.length;
+    const headers = { 'Idempotency-Key': 'reused-key-7' };
+
+    expect((await http(JSON.stringify(alertOf()), { headers })).statusCode).toBe(200);
+    const reused = await http(JSON.stringify(alertOf()), { headers });
+
+    expect(reused.statusCode).toBe(400);
+    expect(JSON.parse(reused.body).error.fields).toEqual([
+      { field: 'Idempotency-Key', message: 'was used before for a different alert; use a new key' },
+    ]);
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+  });
+
   it('refuses an Idempotency-Key that is not printable ASCII', async () => {
     const http = await deployment.http();
     const response = await http(JSON.stringify(alertOf()), { headers: { 'Idempotency-Key': 'two words' } });
