@@ -275,8 +275,8 @@ function admit(runtime: AlertRuntime, origin: AlertOrigin, alert: Alert): Promis
 }
 
 /** Who is told that the guard holds: ALERT_TO, or the held alert's own recipients without it. */
-const noticeRecipients = (config: AlertConfig, alert: Alert) =>
-  config.alertTo.length > 0 ? config.alertTo : alert.to;
+const noticeRecipients = (config: AlertConfig, fallback: string[]) =>
+  config.alertTo.length > 0 ? config.alertTo : fallback;
 
 /**
  * The quota guard's say on an alert about to be mailed: mail it, fold it into its recipients'
@@ -300,9 +300,10 @@ async function guardQuota(
     reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
     return 'send';
   }
-  const noticeTo = noticeRecipients(runtime.config, alert);
+  const noticeTo = noticeRecipients(runtime.config, alert.to);
   const verdict = guard.verdict(usage, alert.to.length, noticeTo.length);
-  if (verdict === 'send') return 'send';
+  // A copy for one recipient finishes a mail (or digest) already let through: only a hold stops it.
+  if (verdict === 'send' || (verdict === 'fold' && origin.recipient !== undefined)) return 'send';
   if (verdict === 'fold') {
     try {
       const { digestKey, scheduleFlush } = await guard.fold(alert);
@@ -395,16 +396,17 @@ export async function deliverDigest(
   const claimed = await guard.claimDigest(digestKey);
   if (!claimed) return 'empty';
   const known = usage ?? { used: 0, limit: runtime.config.gmailDailyLimit };
-  const reserve = noticeRecipients(runtime.config, { to: claimed.to } as Alert).length;
+  const reserve = noticeRecipients(runtime.config, claimed.to).length;
   if (usage && guard.verdict(usage, claimed.to.length, reserve) === 'hold') {
     await claimed.restore();
     await enqueueDigestSending(queueUrl, digestKey, QUOTA_HOLD_DELAY_SECONDS);
     logger.warn('Digest held by the quota guard', { ...origin, alerts: claimed.entries.length, ...usage });
     return 'held';
   }
+  const digest = digestAlert(claimed.entries, claimed.to, known);
   let receipt: DeliveryReceipt;
   try {
-    receipt = await runtime.sender.send(digestAlert(claimed.entries, claimed.to, known), { deadlineMs });
+    receipt = await runtime.sender.send(digest, { deadlineMs });
   } catch (error) {
     await claimed.restore();
     logger.warn('Digest not sent; its alerts wait for the retry', {
@@ -415,11 +417,20 @@ export async function deliverDigest(
     throw error;
   }
   await recordSent(runtime, receipt.accepted.length);
+  // A recipient Gmail did not take gets the digest alone, queued or parked like any alert's recipient.
+  const recipients = await settleRecipients(runtime.config, origin, digest, receipt);
   logger.info('Digest delivered', {
     ...origin,
     messageId: receipt.messageId,
     alerts: claimed.entries.length,
     accepted: receipt.accepted.length,
+    ...(receipt.failed.length > 0
+      ? {
+          notAccepted: recipients
+            .filter((recipient) => recipient.status !== 'accepted')
+            .map((recipient) => ({ address: recipient.address, outcome: recipient.status })),
+        }
+      : {}),
   });
   return 'delivered';
 }

@@ -339,4 +339,42 @@ describe('quota guard', () => {
       expect.arrayContaining(subjects.slice(10).map((subject) => `[HIGH] ${subject}`)),
     );
   });
+  it('gives a recipient Gmail deferred the digest alone, as a queued copy', async () => {
+    // 8 alerts to two reach 16 of 20 (80 %); the 9th is folded, and 16 + 2 leaves room for the notice.
+    const other = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: '20' } });
+    try {
+      const eventBridge = await other.eventBridge();
+      const sqs = await other.sqsHandler();
+      const to = ['oncall@example.com', 'dev@ops.example.com'];
+      const outcomes: unknown[] = [];
+      for (let index = 1; index <= 9; index += 1) {
+        outcomes.push(await eventBridge(alertEvent({ subject: `Replica lag ${index}`, to })));
+      }
+      expect(outcomes).toEqual([...Array(8).fill('delivered'), 'folded']);
+
+      const [sending] = other.queued().filter((message) => message.MessageAttributes.digest);
+      other.gmail.failRecipient('dev@ops.example.com', gmailReplies.recipientRateLimited, 1);
+      expect(await sqs([recordFromQueued(sending as NonNullable<typeof sending>)])).toEqual({
+        batchItemFailures: [],
+      });
+      const copies = other.queued().filter((message) => message.MessageAttributes.recipient);
+      expect(copies.map((message) => message.MessageAttributes.recipient?.StringValue)).toEqual([
+        'dev@ops.example.com',
+      ]);
+      expect(await sqs([recordFromQueued(copies[0] as (typeof copies)[number])])).toEqual({
+        batchItemFailures: [],
+      });
+
+      const digests = (await mailsAfter(other, 8)).filter((mail) =>
+        /Digest of 1 alert/.test(mail.parsed.subject ?? ''),
+      );
+      expect(digests.map((mail) => mail.envelope.to)).toEqual([
+        ['oncall@example.com'],
+        ['dev@ops.example.com'],
+      ]);
+      expect(textOf(digests[1])).toMatch(/- \[INFO\] Replica lag 9 at /);
+    } finally {
+      await other.close();
+    }
+  });
 });
