@@ -262,6 +262,41 @@ describe('without the state table', () => {
     }
   });
 
+  it('waits out a table that never answers once, then leaves it alone while the alert goes out', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const blackhole = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const { port } = blackhole.address() as { port: number };
+    const deployment = await deploy({
+      env: { ALERT_REPEAT_SECONDS: '3600', AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` },
+    });
+    try {
+      output.clear();
+      const http = await deployment.http();
+      const started = Date.now();
+      const response = await http(JSON.stringify(alertOf({ dedupKey: 'table-silent' })), {
+        headers: { 'Idempotency-Key': 'table-silent-1' },
+      });
+      const elapsedMs = Date.now() - started;
+
+      expect(response.statusCode).toBe(200);
+      expect(await deployment.gmail.waitForMessages(1)).toHaveLength(1);
+      // One operation waits out the timeouts (2 attempts of 2 s); the others are not tried.
+      expect(elapsedMs).toBeLessThan(8_000);
+      const failures = output
+        .logLines()
+        .filter((line) => line.message === 'Alert state store failed; delivering without it');
+      expect(failures.map((line) => line.error)).toContain('StateStoreUnavailableError');
+    } finally {
+      await deployment.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => blackhole.close(() => resolve()));
+    }
+  }, 20_000);
+
   it('mails every alert without ALERT_STATE_TABLE, as a stateless deployment does', async () => {
     const deployment = await deploy({ env: { ALERT_STATE_TABLE: undefined, ALERT_REPEAT_SECONDS: '3600' } });
     try {
