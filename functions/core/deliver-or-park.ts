@@ -103,6 +103,10 @@ function decide(
  * that got the alert are never sent it again: whatever remains for the others goes on in copies
  * addressed only to them. If holding or parking is impossible, this throws too, so the trigger
  * keeps the alert.
+ *
+ * With the state table, before anything is sent: a firing alert repeated within its key's window is
+ * `counted` (repeat-window.ts), and the quota guard may fold it into a digest (`folded`) or hold it
+ * on the queue as Gmail's own quota refusal is (quota-guard.ts).
  */
 export async function deliverOrPark(
   runtime: AlertRuntime,
@@ -154,6 +158,7 @@ export async function deliverOrPark(
     }
     return settleAlert(config, origin, body, error);
   }
+  await recordSent(runtime, receipt.accepted.length);
   let recipients: RecipientOutcome[];
   try {
     recipients = await settleRecipients(config, origin, alert, receipt);
@@ -162,7 +167,6 @@ export async function deliverOrPark(
     await admission.release();
     throw error;
   }
-  await recordSent(runtime, receipt.accepted.length);
   logger.info('Alert delivered', {
     ...origin,
     messageId: receipt.messageId,
