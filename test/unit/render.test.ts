@@ -37,6 +37,16 @@ describe('renderAlert', () => {
     expect(text).toContain('Dedup key: cpu-1');
   });
 
+  it('says how many repeats of its key a mail stands for, and since when, in both parts', () => {
+    const repeated = renderAlert({ ...alert, repeats: { count: 12, since: '2026-12-01T08:00:00.000Z' } });
+    expect(repeated.text).toContain('Stands for 12 repeats since 2026-12-01T08:00:00.000Z');
+    expect(repeated.html).toContain('Stands for 12 repeats since 2026-12-01T08:00:00.000Z');
+    expect(
+      renderAlert({ ...alert, repeats: { count: 1, since: '2026-12-01T08:00:00.000Z' } }).text,
+    ).toContain('Stands for 1 repeat since');
+    expect(renderAlert(alert).text).not.toContain('Stands for');
+  });
+
   it('carries severity, source and dedup key as headers and raises the priority of urgent alerts', () => {
     const rendered = renderAlert(alert);
     expect(rendered.headers).toEqual({
