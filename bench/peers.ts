@@ -53,7 +53,14 @@ export async function startBenchPeers(options: {
     implicitTlsServer: true,
     smtpProxy: { oneWayDelayMs: options.rttMs / 2 },
     secretDelayMs: options.secretDelayMs,
-    settings: { alertTo: [ALERT_TO], serviceName: 'gmail-alerts-bench' },
+    // The scenarios measure sends of one sample alert, thousands of them: neither the repeat interval
+    // nor the quota guard may count them away.
+    settings: {
+      alertTo: [ALERT_TO],
+      serviceName: 'gmail-alerts-bench',
+      repeatSeconds: 0,
+      gmailDailyLimit: 100_000,
+    },
   });
   const gmailImplicitTls = cloud.gmailImplicitTls as GmailServer;
   const servers = [cloud.gmail, gmailImplicitTls];

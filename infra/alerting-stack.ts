@@ -9,6 +9,7 @@ import { AlertEvents } from './constructs/alert-events.ts';
 import { AlertFunction, type FunctionPlacement } from './constructs/alert-function.ts';
 import { AlertNetwork } from './constructs/alert-network.ts';
 import { AlertQueue, MAX_RECEIVE_COUNT } from './constructs/alert-queue.ts';
+import { AlertState } from './constructs/alert-state.ts';
 import { GmailSecret } from './constructs/gmail-secret.ts';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..');
@@ -33,6 +34,7 @@ export interface AlertingStackProps extends StackProps {
 export class AlertingStack extends Stack {
   readonly functions: Record<FunctionName, AlertFunction>;
   readonly queue: AlertQueue;
+  readonly state: AlertState;
   readonly api: AlertApi;
   readonly network: AlertNetwork | undefined;
   readonly gmailSecret: GmailSecret;
@@ -48,6 +50,7 @@ export class AlertingStack extends Stack {
       kmsKeyArn: config.secretKmsKeyArn,
     });
     this.queue = new AlertQueue(this, 'Alerts', { consumerTimeout: FUNCTION_TIMEOUTS.sqs });
+    this.state = new AlertState(this, 'State');
     this.network =
       config.network.kind === 'none'
         ? undefined
@@ -58,6 +61,7 @@ export class AlertingStack extends Stack {
       queueUrl: this.queue.queue.queueUrl,
       deadLetterQueueUrl: this.queue.deadLetterQueue.queueUrl,
       stackName: this.stackName,
+      stateTable: this.state.table.tableName,
     });
     const placement: FunctionPlacement | undefined = this.network?.placement;
     const alertFunction = (name: FunctionName, description: string) =>
@@ -85,6 +89,8 @@ export class AlertingStack extends Stack {
     for (const name of ['http', 'sqs', 'eventbridge'] as const) {
       this.queue.queue.grantSendMessages(this.functions[name].function);
       this.queue.deadLetterQueue.grantSendMessages(this.functions[name].function);
+      // Idempotency records and repeat counts; the doctor sends no alerts and gets no access.
+      this.state.grantItemAccess(this.functions[name].function);
     }
     this.queue.addConsumer(this.functions.sqs.function, config.maxConcurrency);
 
@@ -120,6 +126,9 @@ export class AlertingStack extends Stack {
       deadLetterQueues: { Alerts: this.queue.deadLetterQueue },
       alertsQueue: this.queue.queue,
       functions: Object.fromEntries(Object.entries(this.functions).map(([name, fn]) => [name, fn.function])),
+      stateStoreLogGroups: (['http', 'sqs', 'eventbridge'] as const).map(
+        (name) => this.functions[name].logGroup,
+      ),
     });
 
     this.outputs(config);
@@ -159,7 +168,13 @@ export class AlertingStack extends Stack {
  */
 export function functionEnvironment(
   config: AlertingConfig,
-  resources: { secretId: string; queueUrl: string; deadLetterQueueUrl: string; stackName: string },
+  resources: {
+    secretId: string;
+    queueUrl: string;
+    deadLetterQueueUrl: string;
+    stackName: string;
+    stateTable: string;
+  },
 ): Record<string, string> {
   try {
     return contractEnvironment(
@@ -168,6 +183,8 @@ export function functionEnvironment(
         smtpHost: config.smtpHost,
         smtpPort: config.smtpPort,
         secretCacheSeconds: config.secretCacheSeconds,
+        repeatSeconds: config.repeatSeconds,
+        gmailDailyLimit: config.gmailDailyLimit,
         alertFrom: config.alertFrom,
         alertTo: config.alertTo,
         allowedRecipients: config.allowedRecipients.length > 0 ? config.allowedRecipients : undefined,

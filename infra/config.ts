@@ -36,6 +36,10 @@ export interface AlertingConfig {
   readonly smtpHost: string;
   readonly smtpPort: number;
   readonly secretCacheSeconds: number;
+  /** ALERT_REPEAT_SECONDS: how long a firing alert's key stays quiet after a mail. */
+  readonly repeatSeconds: number;
+  /** GMAIL_DAILY_LIMIT: recipients a rolling 24 h may reach (500 consumer Gmail, 2,000 Workspace). */
+  readonly gmailDailyLimit: number;
   readonly logLevel: LogLevel;
   /** Static `X-…` headers on every mail (ALERT_HEADERS). */
   readonly alertHeaders: Record<string, string>;
@@ -71,6 +75,8 @@ export const CONTEXT_DEFAULTS = {
   smtpHost: CONTRACT_DEFAULTS.smtpHost,
   smtpPort: CONTRACT_DEFAULTS.smtpPort,
   secretCacheSeconds: CONTRACT_DEFAULTS.secretCacheSeconds,
+  repeatSeconds: CONTRACT_DEFAULTS.repeatSeconds,
+  gmailDailyLimit: CONTRACT_DEFAULTS.gmailDailyLimit,
   logLevel: CONTRACT_DEFAULTS.logLevel,
   apiAuth: 'apiKey',
   apiGatewayCloudWatchRole: false,
@@ -344,6 +350,11 @@ export function readAlertingConfig(node: Node): AlertingConfig {
     secretCacheSeconds:
       context.setting('secretCacheSeconds', context.string('secretCacheSeconds')) ??
       CONTEXT_DEFAULTS.secretCacheSeconds,
+    repeatSeconds:
+      context.setting('repeatSeconds', context.string('repeatSeconds')) ?? CONTEXT_DEFAULTS.repeatSeconds,
+    gmailDailyLimit:
+      context.setting('gmailDailyLimit', context.string('gmailDailyLimit')) ??
+      CONTEXT_DEFAULTS.gmailDailyLimit,
     logLevel: context.setting('logLevel', context.string('logLevel')) ?? CONTEXT_DEFAULTS.logLevel,
     alertHeaders: context.setting('alertHeaders', jsonText(context.raw('alertHeaders'))) ?? {},
     ...readSecret(context),

@@ -1,5 +1,5 @@
 // The loopback cloud in one call: the Gmail-like SMTP server, Secrets Manager holding the account's
-// secret, Google's token endpoint for an OAuth secret, SQS with the alerts queue and its dead-letter queue, optionally a TCP proxy on the SMTP path
+// secret, Google's token endpoint for an OAuth secret, SQS with the alerts queue and its dead-letter queue, DynamoDB with the state table, optionally a TCP proxy on the SMTP path
 // and a throwaway CA, and the environment that points the functions at them. npm start, npm run
 // invoke, the benchmark and the tests all start it here; a new local service is added here once.
 import { generateKeyPairSync } from 'node:crypto';
@@ -20,6 +20,7 @@ import {
 import { type OAuthEndpoint, startOAuthEndpoint, testOAuthClient } from './oauth-endpoint.ts';
 import { type SecretsEndpoint, startSecretsEndpoint } from './secrets-endpoint.ts';
 import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
+import { type StateTableEndpoint, startStateTable } from './state-table.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { createTestPki, writeTestPki } from './tls.ts';
 
@@ -34,7 +35,10 @@ export interface GmailAccount {
  * configuration contract, in its own types, plus the service name.
  */
 export interface FunctionSettings
-  extends Pick<ContractInput, 'allowedRecipients' | 'maxReceives' | 'smtpTimeoutMs' | 'logLevel'> {
+  extends Pick<
+    ContractInput,
+    'allowedRecipients' | 'maxReceives' | 'smtpTimeoutMs' | 'logLevel' | 'repeatSeconds' | 'gmailDailyLimit'
+  > {
   /** ALERT_TO. */
   alertTo: string[];
   /** SMTP_HOST: the name the functions connect to; default the server's address. `localhost` also matches the certificate. */
@@ -78,6 +82,8 @@ export interface LocalCloudOptions {
   /** Delay of every Secrets Manager answer. */
   secretDelayMs?: number;
   settings?: Partial<FunctionSettings>;
+  /** Start the state table (DynamoDB on loopback) and hand it to the functions; default true. */
+  stateTable?: boolean;
 }
 
 export interface LocalCloud {
@@ -94,6 +100,8 @@ export interface LocalCloud {
   readonly oauth: OAuthEndpoint;
   readonly signIn: LocalSignIn;
   readonly sqs: SqsEndpoint;
+  /** The state table (dynalite), unless started with `stateTable: false`. */
+  readonly state: StateTableEndpoint | undefined;
   /** With `smtpProxy`: in front of `gmail`. */
   readonly smtpProxy: TcpProxy | undefined;
   /** With `smtpProxy` and `implicitTlsServer`: in front of `gmailImplicitTls`. */
@@ -145,6 +153,9 @@ export function functionEnvironment(
     smtpTimeoutMs: settings.smtpTimeoutMs,
     logLevel: settings.logLevel,
     oauthTokenUrl: cloud.oauth.tokenUrl,
+    stateTable: cloud.state?.tableName,
+    repeatSeconds: settings.repeatSeconds,
+    gmailDailyLimit: settings.gmailDailyLimit,
   });
   const optional = (name: string, value: string | undefined) =>
     value === undefined ? {} : { [name]: value };
@@ -158,6 +169,7 @@ export function functionEnvironment(
     AWS_SECRET_ACCESS_KEY: 'local-only',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: cloud.secrets.url,
     AWS_ENDPOINT_URL_SQS: cloud.sqs.url,
+    ...optional('AWS_ENDPOINT_URL_DYNAMODB', cloud.state?.url),
     ...optional('NODE_EXTRA_CA_CERTS', cloud.ca?.file),
     ...optional('TZ', settings.timeZone),
   };
@@ -224,6 +236,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   });
   secrets.delayMs = options.secretDelayMs ?? 0;
   const sqs = await startSqsEndpoint();
+  const state = (options.stateTable ?? true) ? await startStateTable() : undefined;
 
   const cloud = {
     account,
@@ -235,6 +248,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     oauth,
     signIn,
     sqs,
+    state,
     smtpProxy,
     implicitTlsProxy,
     queueUrl: sqs.queueUrl('gmail-alerts-queue'),
@@ -254,6 +268,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         secrets.close(),
         oauth.close(),
         sqs.close(),
+        state?.close(),
       ]);
       await certificates?.remove();
     },

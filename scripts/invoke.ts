@@ -28,7 +28,7 @@ const spec = {
   summary:
     'Runs a built handler (dist/functions/<name>/index.mjs) once with an event, the way Lambda does, and prints\n' +
     'its result as JSON on stdout. With nothing configured it runs against local pieces (a Gmail-like SMTP server,\n' +
-    'Secrets Manager and SQS on 127.0.0.1; mail is saved in .outbox/). With GMAIL_SECRET_ID set it uses your\n' +
+    'Secrets Manager, SQS and DynamoDB on 127.0.0.1; mail is saved in .outbox/). With GMAIL_SECRET_ID set it uses your\n' +
     'configuration: real Secrets Manager, real Gmail. Exits 0 only when the alert was delivered.',
   options: {
     outbox: {
@@ -136,7 +136,10 @@ async function invoke(): Promise<number> {
   let stack: LocalStack | undefined;
   const mail: OutboxEntry[] = [];
   if (!configured) {
-    const shown = cli.progress('starting the local Gmail-like server, Secrets Manager and SQS', err);
+    const shown = cli.progress(
+      'starting the local Gmail-like server, Secrets Manager, SQS and DynamoDB',
+      err,
+    );
     stack = await startLocalStack({
       outboxDir: resolve(values.outbox ?? process.env.OUTBOX_DIR ?? join(PROJECT_ROOT, '.outbox')),
       onMail: (entry) => mail.push(entry),

@@ -1,5 +1,5 @@
 // npm start: the whole product on this machine, nothing to configure. The real built handlers run
-// against a Gmail-like SMTP server, Secrets Manager and SQS on loopback; mail lands in .outbox/.
+// against a Gmail-like SMTP server, Secrets Manager, SQS and DynamoDB on loopback; mail lands in .outbox/.
 import { join, resolve } from 'node:path';
 import {
   assertBuilt,
@@ -18,7 +18,7 @@ const spec = {
   usage: 'npm start [-- options]',
   summary:
     'Runs the alert functions on this machine with nothing to configure: the real built http, sqs and eventbridge\n' +
-    'handlers, a Gmail-like SMTP server, Secrets Manager and SQS, all on 127.0.0.1. Received mail is saved under\n' +
+    'handlers, a Gmail-like SMTP server, Secrets Manager, SQS and DynamoDB, all on 127.0.0.1. Received mail is saved under\n' +
     '.outbox/ and shown at http://127.0.0.1:3000/. Nothing leaves this machine.',
   options: {
     port: {
@@ -162,7 +162,7 @@ cli.runCommand(spec, async () => {
     throw error;
   }
 
-  const { gmail, secrets, sqs } = stack;
+  const { gmail, secrets, sqs, state } = stack;
   const row = (name: string, where: string, what: string) =>
     `  ${name.padEnd(16)} ${where.padEnd(38)} ${cli.dim(what)}`;
   process.stdout.write(
@@ -192,6 +192,9 @@ cli.runCommand(spec, async () => {
         'Google OAuth 2.0 (GOOGLE_OAUTH_TOKEN_URL), for an OAuth secret',
       ),
       row('SQS', sqs.url, 'gmail-alerts-queue, gmail-alerts-dlq'),
+      ...(state
+        ? [row('DynamoDB', state.url, `${state.tableName}: idempotency, repeat counts, quota and digests`)]
+        : []),
       row(
         'Handlers',
         'dist/functions/*/index.mjs',

@@ -138,6 +138,11 @@ export interface Alert {
   links: { title: string; url: string }[];
   /** The event an alert was made from, as indented JSON: shown collapsed in the HTML part only. */
   event?: string;
+  /**
+   * Set by the delivery policy, never by a caller: the firing alerts of this key that were counted
+   * instead of mailed since its last mail (see repeat-window.ts).
+   */
+  repeats?: { count: number; since: string };
 }
 
 function fieldName(path: readonly PropertyKey[]): string {

@@ -24,6 +24,9 @@ export const ENVIRONMENT_VARIABLES = {
   oauthTokenUrl: 'GOOGLE_OAUTH_TOKEN_URL',
   stackName: 'ALERT_STACK_NAME',
   alertHeaders: 'ALERT_HEADERS',
+  stateTable: 'ALERT_STATE_TABLE',
+  repeatSeconds: 'ALERT_REPEAT_SECONDS',
+  gmailDailyLimit: 'GMAIL_DAILY_LIMIT',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -42,6 +45,10 @@ export const CONTRACT_DEFAULTS = {
   smtpTimeoutMs: 8000,
   secretCacheSeconds: 300,
   oauthTokenUrl: 'https://oauth2.googleapis.com/token',
+  // Alertmanager's repeat_interval default: 4 h.
+  repeatSeconds: 14400,
+  // Consumer Gmail's figure; Google Workspace accounts may send 2,000.
+  gmailDailyLimit: 500,
   logLevel: 'INFO',
   serviceName: 'gmail-alerts',
   stackName: 'gmail-alerts',
@@ -77,9 +84,32 @@ export interface ContractSettings {
   stackName: string;
   /** Static `X-…` headers added to every mail. */
   alertHeaders: Record<string, string>;
+  /** The DynamoDB table of {@link STATE_TABLE_SCHEMA}; without it the functions keep no state. */
+  stateTable: string | undefined;
+  /** A firing alert whose key went out less than this long ago is counted, not mailed; 0 turns counting off. */
+  repeatSeconds: number;
+  /** Recipients the account may be sent to in a rolling 24 h; the quota guard digests from 80 % and holds at 100 %. */
+  gmailDailyLimit: number;
   logLevel: LogLevel;
   serviceName: string;
 }
+
+/**
+ * The state table's shape, which the stack creates, the local cloud creates and the functions rely
+ * on: one string partition key, no sort key, a TTL attribute in epoch seconds. Every kind of item
+ * starts its key with its own prefix.
+ */
+export const STATE_TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  ttlAttribute: 'expiresAt',
+  prefixes: { idempotency: 'idempotency#', repeat: 'repeat#', quota: 'quota#', digest: 'digest#' },
+} as const;
+
+/**
+ * The one log message of every state-store failure. The stack counts it into a metric and an alarm
+ * (`StateStoreFailures`), so the functions and the metric filter read it from here.
+ */
+export const STATE_STORE_FAILURE_MESSAGE = 'Alert state store failed; delivering without it';
 
 /** A setting whose value breaks the contract, named by setting and by environment variable. */
 export class ContractValueError extends Error {
@@ -270,7 +300,18 @@ const RULES: {
       return text;
     },
   },
+  stateTable: {
+    parse: (text) => {
+      // A table name or its ARN, as DynamoDB accepts either.
+      if (!/^(?:[A-Za-z0-9_.-]{3,255}|arn:[^\s]+:dynamodb:[^\s]+:table\/[A-Za-z0-9_.-]{3,255})$/.test(text)) {
+        throw new SettingProblemError(`must be a DynamoDB table name or ARN, got "${text}"`);
+      }
+      return text;
+    },
+  },
   alertHeaders: { parse: customHeaders, format: (value: Record<string, string>) => JSON.stringify(value) },
+  repeatSeconds: { parse: wholeNumber(0, 30 * 86400) },
+  gmailDailyLimit: { parse: wholeNumber(10, 100000) },
   logLevel: {
     parse: (text) => {
       const level = text.toUpperCase();
@@ -377,6 +418,9 @@ export function readContract(env: Env): ContractSettings {
     oauthTokenUrl: read('oauthTokenUrl') ?? CONTRACT_DEFAULTS.oauthTokenUrl,
     stackName: read('stackName') ?? CONTRACT_DEFAULTS.stackName,
     alertHeaders: read('alertHeaders') ?? {},
+    stateTable: read('stateTable'),
+    repeatSeconds: read('repeatSeconds') ?? CONTRACT_DEFAULTS.repeatSeconds,
+    gmailDailyLimit: read('gmailDailyLimit') ?? CONTRACT_DEFAULTS.gmailDailyLimit,
     logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
     serviceName: read('serviceName') ?? CONTRACT_DEFAULTS.serviceName,
   };

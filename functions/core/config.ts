@@ -28,6 +28,12 @@ export interface AlertConfig {
   stackName: string;
   /** Static `X-…` headers added to every mail (ALERT_HEADERS). */
   alertHeaders: Record<string, string>;
+  /** Where idempotency records and repeat counts live; undefined: the functions keep no state. */
+  stateTable: string | undefined;
+  /** How long a firing alert's key stays quiet after a mail; 0: every alert is mailed. */
+  repeatSeconds: number;
+  /** Recipients a rolling 24 h may reach before the quota guard holds alerts. */
+  gmailDailyLimit: number;
 }
 
 function allowList(entries: string[] | undefined, alertTo: string[]): RecipientAllowList {
@@ -75,5 +81,8 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
     oauthTokenUrl: settings.oauthTokenUrl,
     stackName: settings.stackName,
     alertHeaders: settings.alertHeaders,
+    stateTable: settings.stateTable,
+    repeatSeconds: settings.repeatSeconds,
+    gmailDailyLimit: settings.gmailDailyLimit,
   };
 }

@@ -1,10 +1,14 @@
 import type { Alert } from './alert.ts';
 import type { AlertConfig } from './config.ts';
-import { AlertError, type DeliveryError } from './errors.ts';
+import { digestAlert, holdingNoticeAlert } from './digest.ts';
+import { AlertError, type DeliveryError, QuotaGuardHoldError } from './errors.ts';
 import type { DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
-import { type AlertOrigin, enqueueAlert, sendToDeadLetterQueue } from './queues.ts';
+import { type AlertOrigin, enqueueAlert, enqueueDigestSending, sendToDeadLetterQueue } from './queues.ts';
+import { DIGEST_INTERVAL_SECONDS, type QuotaGuard, type QuotaUsage } from './quota-guard.ts';
+import type { Admission } from './repeat-window.ts';
 import type { AlertRuntime } from './runtime.ts';
+import { reportStateStoreFailure, StateStoreError } from './state-store.ts';
 
 /** What became of one recipient of an alert that reached at least one of them (or could be split). */
 export type RecipientOutcome =
@@ -19,6 +23,10 @@ export type RecipientOutcome =
 export type DeliveryOutcome =
   /** Settled per recipient: every address is accepted, queued, parked or refused. */
   | { status: 'delivered'; messageId: string; recipients: RecipientOutcome[] }
+  /** A firing alert of a key mailed within ALERT_REPEAT_SECONDS: counted, told in the key's next mail. */
+  | { status: 'counted'; repeats: number; since: string; lastMailAt: string }
+  /** Near GMAIL_DAILY_LIMIT: in the pending digest of its recipients, sent within minutes. */
+  | { status: 'folded' }
   /** HTTP only: the whole alert waits on the alerts queue for a later attempt. */
   | { status: 'queued'; failure: AlertError }
   | { status: 'held'; failure: AlertError }
@@ -95,6 +103,10 @@ function decide(
  * that got the alert are never sent it again: whatever remains for the others goes on in copies
  * addressed only to them. If holding or parking is impossible, this throws too, so the trigger
  * keeps the alert.
+ *
+ * With the state table, before anything is sent: a firing alert repeated within its key's window is
+ * `counted` (repeat-window.ts), and the quota guard may fold it into a digest (`folded`) or hold it
+ * on the queue as Gmail's own quota refusal is (quota-guard.ts).
  */
 export async function deliverOrPark(
   runtime: AlertRuntime,
@@ -105,11 +117,38 @@ export async function deliverOrPark(
 ): Promise<DeliveryOutcome> {
   const { config, sender } = runtime;
   let alert: Alert;
+  let admission: Admission | undefined;
   let receipt: DeliveryReceipt;
   try {
     alert = toAlert();
-    receipt = await sender.send(alert, { deadlineMs });
+    admission = await admit(runtime, origin, alert);
+    if (admission.action === 'count') {
+      logger.info('Alert counted as a repeat of its key; not mailed', {
+        ...origin,
+        dedupKey: alert.dedupKey,
+        repeats: admission.repeats.count,
+        lastMailAt: admission.lastMailAt,
+      });
+      return {
+        status: 'counted',
+        repeats: admission.repeats.count,
+        since: admission.repeats.since,
+        lastMailAt: admission.lastMailAt,
+      };
+    }
+    // Throws QuotaGuardHoldError (class quota) when the guard holds: held like Gmail's own 550 5.4.5.
+    if ((await guardQuota(runtime, origin, alert, deadlineMs)) === 'folded') {
+      logger.info('Alert folded into the digest of its recipients (quota guard)', {
+        ...origin,
+        dedupKey: alert.dedupKey,
+      });
+      return { status: 'folded' };
+    }
+    const { repeats } = admission;
+    receipt = await sender.send(repeats ? { ...alert, repeats } : alert, { deadlineMs });
   } catch (error) {
+    // Not mailed: the key's window is given back, so the retry, the hold or the redrive is mailed.
+    if (admission?.action === 'send') await admission.release();
     if (!(error instanceof AlertError)) {
       logger.error('Alert not delivered: unexpected error; left for retry', {
         ...origin,
@@ -119,7 +158,15 @@ export async function deliverOrPark(
     }
     return settleAlert(config, origin, body, error);
   }
-  const recipients = await settleRecipients(config, origin, alert, receipt);
+  await recordSent(runtime, receipt.accepted.length);
+  let recipients: RecipientOutcome[];
+  try {
+    recipients = await settleRecipients(config, origin, alert, receipt);
+  } catch (error) {
+    // The trigger sends the whole alert again: that attempt must be mailed, not counted.
+    await admission.release();
+    throw error;
+  }
   logger.info('Alert delivered', {
     ...origin,
     messageId: receipt.messageId,
@@ -196,6 +243,7 @@ async function settleRecipients(
         decision.delaySeconds,
         decision.heldSince,
         decision.attempt,
+        address,
       );
       outcomes.push({ address, status: 'queued', failure });
     } else if (decision.action === 'park') {
@@ -224,6 +272,178 @@ export function recipientCopy(alert: Alert, address: string): string {
   const { event: _event, ...input } = alert;
   return JSON.stringify({ ...input, to: [address] });
 }
+
+/**
+ * The repeat interval's say on an alert. Copies for one recipient are never counted: the alert they
+ * copy was mailed (or counted) already, and each recipient must still get it.
+ */
+function admit(runtime: AlertRuntime, origin: AlertOrigin, alert: Alert): Promise<Admission> | Admission {
+  if (!runtime.state || origin.recipient !== undefined) return MAIL_WITHOUT_STATE;
+  return runtime.state.repeats.admit(alert, { trigger: origin.trigger, id: origin.id });
+}
+
+/** Who is told that the guard holds: ALERT_TO, or the held alert's own recipients without it. */
+const noticeRecipients = (config: AlertConfig, fallback: string[]) =>
+  config.alertTo.length > 0 ? config.alertTo : fallback;
+
+/**
+ * The quota guard's say on an alert about to be mailed: mail it, fold it into its recipients'
+ * digest (from 80 % of GMAIL_DAILY_LIMIT), or hold it (throws {@link QuotaGuardHoldError}) once a
+ * mail would leave no room for the one notice that the guard is holding, which goes out first. The
+ * guard needs the state table and the alerts queue; if the table fails, the alert is mailed.
+ */
+async function guardQuota(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  alert: Alert,
+  deadlineMs: number,
+): Promise<'send' | 'folded'> {
+  const guard = runtime.state?.quota;
+  const queueUrl = runtime.config.queueUrl;
+  if (!guard || !queueUrl) return 'send';
+  let usage: QuotaUsage;
+  try {
+    usage = await guard.usage();
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
+    return 'send';
+  }
+  const noticeTo = noticeRecipients(runtime.config, alert.to);
+  const verdict = guard.verdict(usage, alert.to.length, noticeTo.length);
+  // A copy for one recipient finishes a mail (or digest) already let through: only a hold stops it.
+  if (verdict === 'send' || (verdict === 'fold' && origin.recipient !== undefined)) return 'send';
+  if (verdict === 'fold') {
+    try {
+      const { digestKey, scheduleFlush } = await guard.fold(alert);
+      if (scheduleFlush) {
+        try {
+          await enqueueDigestSending(queueUrl, digestKey, DIGEST_INTERVAL_SECONDS);
+        } catch (error) {
+          // No sending scheduled: the alert goes out on its own (a later digest may list it again).
+          await guard.unschedule(digestKey).catch(() => undefined);
+          logger.warn('Digest sending could not be scheduled; the alert is mailed alone', {
+            ...origin,
+            ...describeFailure(error),
+          });
+          return 'send';
+        }
+      }
+      return 'folded';
+    } catch (error) {
+      reportStateStoreFailure(new StateStoreError('quota-fold', { cause: error }), { ...origin });
+      return 'send';
+    }
+  }
+  await sendHoldingNotice(runtime, origin, guard, noticeTo, usage, deadlineMs);
+  throw new QuotaGuardHoldError(usage.used, usage.limit);
+}
+
+/** The last mail before the limit, once per hold: from now on alerts wait on the queue. */
+async function sendHoldingNotice(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  guard: QuotaGuard,
+  to: string[],
+  usage: QuotaUsage,
+  deadlineMs: number,
+): Promise<void> {
+  try {
+    if (!(await guard.claimHoldingNotice())) return;
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
+    return;
+  }
+  try {
+    const receipt = await runtime.sender.send(holdingNoticeAlert(to, usage), { deadlineMs });
+    await recordSent(runtime, receipt.accepted.length);
+    logger.warn('Quota guard holds alerts; notice sent', { ...origin, ...usage });
+  } catch (error) {
+    logger.error('Quota guard holds alerts; its notice could not be sent', {
+      ...origin,
+      ...usage,
+      ...describeFailure(error),
+    });
+  }
+}
+
+/** Counts what Gmail accepted against the rolling 24 h; a table that fails only loses the count. */
+async function recordSent(runtime: AlertRuntime, recipients: number): Promise<void> {
+  if (!runtime.state || !runtime.config.queueUrl) return;
+  try {
+    await runtime.state.quota.record(recipients);
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-count', { cause: error }));
+  }
+}
+
+/**
+ * Sends a digest whose time has come (the sqs function, on the scheduled message): every alert
+ * folded into it, as one message. Held like an alert when the guard holds; on a failure the entries
+ * go back and this throws, so the queue retries the sending.
+ */
+export async function deliverDigest(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  digestKey: string,
+  deadlineMs: number,
+): Promise<'delivered' | 'held' | 'empty'> {
+  const guard = runtime.state?.quota;
+  const queueUrl = runtime.config.queueUrl;
+  if (!guard || !queueUrl) {
+    logger.warn('Digest sending without ALERT_STATE_TABLE or ALERT_QUEUE_URL; nothing to send', {
+      ...origin,
+    });
+    return 'empty';
+  }
+  let usage: QuotaUsage | undefined;
+  try {
+    usage = await guard.usage();
+  } catch (error) {
+    reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
+  }
+  const claimed = await guard.claimDigest(digestKey);
+  if (!claimed) return 'empty';
+  const known = usage ?? { used: 0, limit: runtime.config.gmailDailyLimit };
+  const reserve = noticeRecipients(runtime.config, claimed.to).length;
+  if (usage && guard.verdict(usage, claimed.to.length, reserve) === 'hold') {
+    await claimed.restore();
+    await enqueueDigestSending(queueUrl, digestKey, QUOTA_HOLD_DELAY_SECONDS);
+    logger.warn('Digest held by the quota guard', { ...origin, alerts: claimed.entries.length, ...usage });
+    return 'held';
+  }
+  const digest = digestAlert(claimed.entries, claimed.to, known);
+  let receipt: DeliveryReceipt;
+  try {
+    receipt = await runtime.sender.send(digest, { deadlineMs });
+  } catch (error) {
+    await claimed.restore();
+    logger.warn('Digest not sent; its alerts wait for the retry', {
+      ...origin,
+      alerts: claimed.entries.length,
+      ...describeFailure(error),
+    });
+    throw error;
+  }
+  await recordSent(runtime, receipt.accepted.length);
+  // A recipient Gmail did not take gets the digest alone, queued or parked like any alert's recipient.
+  const recipients = await settleRecipients(runtime.config, origin, digest, receipt);
+  logger.info('Digest delivered', {
+    ...origin,
+    messageId: receipt.messageId,
+    alerts: claimed.entries.length,
+    accepted: receipt.accepted.length,
+    ...(receipt.failed.length > 0
+      ? {
+          notAccepted: recipients
+            .filter((recipient) => recipient.status !== 'accepted')
+            .map((recipient) => ({ address: recipient.address, outcome: recipient.status })),
+        }
+      : {}),
+  });
+  return 'delivered';
+}
+
+const MAIL_WITHOUT_STATE: Admission = { action: 'send', repeats: undefined, release: async () => {} };
 
 function replyOf(failure: DeliveryError): Record<string, unknown> {
   return { failureClass: failure.failureClass, responseCode: failure.responseCode, reply: failure.message };

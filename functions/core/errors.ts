@@ -131,3 +131,23 @@ export class TokenRequestError extends AlertError {
     this.status = details.status;
   }
 }
+
+/**
+ * The quota guard holds the alert: sending it would use the room GMAIL_DAILY_LIMIT leaves. Class
+ * `quota`, so it is held on the queue exactly as Gmail's own 550 5.4.5 is.
+ */
+export class QuotaGuardHoldError extends AlertError {
+  readonly used: number;
+  readonly limit: number;
+
+  constructor(used: number, limit: number) {
+    super(
+      `Held by the quota guard: ${used} of ${limit} recipients in the last 24 hours already sent`,
+      'quota',
+      'Held on the alerts queue until the 24-hour window has room; raise GMAIL_DAILY_LIMIT to 2000 on Google Workspace.',
+    );
+    this.name = 'QuotaGuardHoldError';
+    this.used = used;
+    this.limit = limit;
+  }
+}

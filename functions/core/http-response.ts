@@ -54,9 +54,19 @@ const refusal = (address: string, failure: DeliveryError) => ({
 /**
  * The answer to `POST /alerts`, per recipient: `accepted` got it, `queued` wait on the alerts queue
  * in a copy addressed to them, `refused` never will (with class, reason and advice). 200 when anyone
- * got it, 202 when it waits for everyone still to get it, 502 when nobody will.
+ * got it, 202 when it waits for everyone still to get it, 502 when nobody will. A repeat of a key
+ * mailed within ALERT_REPEAT_SECONDS is answered 202 `{counted: true, repeats, since, lastMailAt}`.
  */
 export function deliveryAnswer(outcome: DeliveryOutcome): APIGatewayProxyResult {
+  if (outcome.status === 'counted') {
+    // Taken, and told in the key's next mail: nothing to send again.
+    const { repeats, since, lastMailAt } = outcome;
+    return json(202, { counted: true, repeats, since, lastMailAt });
+  }
+  if (outcome.status === 'folded') {
+    // Near Gmail's daily limit: in the digest of its recipients, which goes out within minutes.
+    return json(202, { folded: true });
+  }
   if (outcome.status !== 'delivered') {
     return json(202, { queued: true, reason: reason(outcome.failure) });
   }
@@ -70,4 +80,29 @@ export function deliveryAnswer(outcome: DeliveryOutcome): APIGatewayProxyResult 
   }
   const statusCode = accepted.length > 0 ? 200 : queued.length > 0 ? 202 : 502;
   return json(statusCode, { messageId: outcome.messageId, accepted, queued, refused });
+}
+
+/** The request header that makes a `POST /alerts` idempotent (as Stripe and the IETF draft name it). */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+const IDEMPOTENCY_KEY_MAX = 255;
+
+/**
+ * The Idempotency-Key of a request (header names are case-insensitive), or undefined without one.
+ * Throws {@link AlertValidationError} for a key that is empty, too long or not printable ASCII.
+ */
+export function idempotencyKeyOf(
+  headers: Record<string, string | undefined> | null | undefined,
+): string | undefined {
+  const entry = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === IDEMPOTENCY_KEY_HEADER);
+  if (entry?.[1] === undefined) return undefined;
+  const key = entry[1].trim();
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new AlertValidationError([
+      {
+        field: 'Idempotency-Key',
+        message: `must be 1 to ${IDEMPOTENCY_KEY_MAX} printable ASCII characters without spaces`,
+      },
+    ]);
+  }
+  return key;
 }

@@ -33,16 +33,56 @@ export interface AlertOrigin {
 export const HELD_SINCE_ATTRIBUTE = 'heldSince';
 /** The message attribute that carries {@link AlertOrigin.attempt} through the queue. */
 export const ATTEMPT_ATTRIBUTE = 'attempt';
+/**
+ * The message attribute that marks a copy for one recipient (queued or parked): the alert itself
+ * already went out, so the copy is never counted as a repeat of its key.
+ */
+export const RECIPIENT_ATTRIBUTE = 'recipient';
+/** The message attribute of a digest's scheduled sending: the digest's key in the state table. */
+export const DIGEST_ATTRIBUTE = 'digest';
+
+/** The digest a record asks to send, if it is a digest's scheduled sending rather than an alert. */
+export function digestKeyOfRecord(attributes: SQSMessageAttributes): string | undefined {
+  return attributes[DIGEST_ATTRIBUTE]?.stringValue || undefined;
+}
+
+/**
+ * Schedules the sending of a digest: a message on the alerts queue, `delaySeconds` from now, that
+ * the sqs function turns into the digest mail. The queue keeps it until it is sent, held or parked.
+ */
+export async function enqueueDigestSending(
+  queueUrl: string,
+  digestKey: string,
+  delaySeconds: number,
+): Promise<void> {
+  await sqs().send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify({ digest: digestKey }),
+      DelaySeconds: delaySeconds,
+      MessageAttributes: { [DIGEST_ATTRIBUTE]: text(digestKey) },
+    }),
+  );
+}
 
 const number = (value: number): MessageAttributeValue => ({ DataType: 'Number', StringValue: String(value) });
 
-/** Reads what a queued copy carries of its history ({@link AlertOrigin.heldSince}, `attempt`) back from a record. */
-export function queuedHistoryOf(attributes: SQSMessageAttributes): { heldSince?: number; attempt?: number } {
+/**
+ * Reads what a queued copy carries of its history ({@link AlertOrigin.heldSince}, `attempt`,
+ * `recipient`) back from a record.
+ */
+export function queuedHistoryOf(attributes: SQSMessageAttributes): {
+  heldSince?: number;
+  attempt?: number;
+  recipient?: string;
+} {
   const heldSince = Number(attributes[HELD_SINCE_ATTRIBUTE]?.stringValue);
   const attempt = Number(attributes[ATTEMPT_ATTRIBUTE]?.stringValue);
+  const recipient = attributes[RECIPIENT_ATTRIBUTE]?.stringValue;
   return {
     ...(Number.isFinite(heldSince) && heldSince > 0 ? { heldSince } : {}),
     ...(Number.isInteger(attempt) && attempt > 1 ? { attempt } : {}),
+    ...(recipient ? { recipient } : {}),
   };
 }
 
@@ -67,7 +107,7 @@ export async function sendToDeadLetterQueue(
   if (origin.receiveCount !== undefined) attributes.receiveCount = number(origin.receiveCount);
   if (origin.heldSince !== undefined) attributes[HELD_SINCE_ATTRIBUTE] = number(origin.heldSince);
   if (origin.attempt !== undefined) attributes[ATTEMPT_ATTRIBUTE] = number(origin.attempt);
-  if (origin.recipient !== undefined) attributes.recipient = text(origin.recipient);
+  if (origin.recipient !== undefined) attributes[RECIPIENT_ATTRIBUTE] = text(origin.recipient);
   if (details.code) attributes.errorCode = text(details.code);
   if (details.responseCode) attributes.responseCode = number(details.responseCode);
   await sqs().send(
@@ -79,7 +119,7 @@ export async function sendToDeadLetterQueue(
  * Hands an alert to the durable queue for a later attempt (the HTTP path's fallback when Gmail is
  * briefly unavailable, and the hold for a Gmail quota block). `delaySeconds` keeps quota-blocked
  * alerts away from Gmail for a while; `heldSince` and `attempt` travel with the message so a hold and
- * the retries of one recipient have an end.
+ * the retries of one recipient have an end; `recipient` marks a copy for one recipient.
  */
 export async function enqueueAlert(
   queueUrl: string,
@@ -87,10 +127,12 @@ export async function enqueueAlert(
   delaySeconds: number,
   heldSince?: number,
   attempt?: number,
+  recipient?: string,
 ): Promise<void> {
   const attributes: Record<string, MessageAttributeValue> = {};
   if (heldSince !== undefined) attributes[HELD_SINCE_ATTRIBUTE] = number(heldSince);
   if (attempt !== undefined) attributes[ATTEMPT_ATTRIBUTE] = number(attempt);
+  if (recipient !== undefined) attributes[RECIPIENT_ATTRIBUTE] = text(recipient);
   await sqs().send(
     new SendMessageCommand({
       QueueUrl: queueUrl,

@@ -29,6 +29,11 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
+/** What a mail stands for besides itself: the repeats of its key counted since the key's last mail. */
+export function repeatLine(repeats: { count: number; since: string }): string {
+  return `Stands for ${repeats.count} ${repeats.count === 1 ? 'repeat' : 'repeats'} since ${repeats.since}`;
+}
+
 /** The state in one word, first in every mail: `RESOLVED`, or the severity while the problem goes on. */
 export function stateLabel(alert: Pick<Alert, 'severity' | 'status'>): string {
   return alert.status === 'resolved' ? 'RESOLVED' : alert.severity.toUpperCase();
@@ -53,6 +58,7 @@ function metaLines(alert: Alert): string[] {
 // Short lines first: on a phone the first line is the notification and Gmail's snippet.
 function textPart(alert: Alert): string {
   const lines = [`${stateLabel(alert)}: ${alert.subject}`];
+  if (alert.repeats) lines.push(repeatLine(alert.repeats));
   if (alert.text) lines.push(alert.text);
   lines.push('');
   const fields = Object.entries(alert.fields);
@@ -100,6 +106,9 @@ function htmlPart(alert: Alert, subject: string): string {
     `<div style="border-left:6px solid ${colour};padding:8px 16px;max-width:640px;${WRAP}">`,
     `<p style="margin:0;color:${colour};font-weight:bold;text-transform:uppercase">${escapeHtml(stateLabel(alert))}</p>`,
     `<h1 style="font-size:20px;margin:4px 0 12px">${escapeHtml(alert.subject)}</h1>`,
+    alert.repeats
+      ? `<p style="margin:0 0 12px;font-weight:bold">${escapeHtml(repeatLine(alert.repeats))}</p>`
+      : '',
     alert.text ? `<p style="white-space:pre-wrap;margin:0 0 12px">${escapeHtml(alert.text)}</p>` : '',
     rows
       ? `<table style="border-collapse:collapse;margin:8px 0;width:100%;table-layout:fixed">${rows}</table>`

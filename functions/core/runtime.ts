@@ -1,12 +1,63 @@
+import type { Context } from 'aws-lambda';
 import { type AlertConfig, loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { GmailSender } from './gmail-sender.ts';
+import { type DeliverOnce, idempotentDelivery } from './idempotent-delivery.ts';
 import { describeFailure, logger } from './logger.ts';
+import type { AlertOrigin } from './queues.ts';
+import { QuotaGuard } from './quota-guard.ts';
+import { RepeatWindow } from './repeat-window.ts';
+import { createStateClients } from './state-store.ts';
 
-/** What a container keeps between invocations: the validated configuration and the warm sender. */
+/** What the functions keep in the state table (ALERT_STATE_TABLE). */
+export interface AlertState {
+  /** The repeat interval per dedupKey. */
+  repeats: RepeatWindow;
+  /** Gmail's daily sending quota, counted: digests from 80 %, holds at 100 %. */
+  quota: QuotaGuard;
+  /** Delivery once per message id, event id or Idempotency-Key, for one trigger. */
+  once(trigger: AlertOrigin['trigger']): DeliverOnce;
+}
+
+/** What a container keeps between invocations: the validated configuration, the warm sender, the state table. */
 export interface AlertRuntime {
   config: AlertConfig;
   sender: GmailSender;
+  /** Undefined without ALERT_STATE_TABLE: every alert is mailed, as a stateless deployment does. */
+  state: AlertState | undefined;
+}
+
+function stateOf(config: AlertConfig): AlertState | undefined {
+  if (!config.stateTable) return undefined;
+  const clients = createStateClients(config.stateTable);
+  const byTrigger = new Map<AlertOrigin['trigger'], DeliverOnce>();
+  return {
+    repeats: new RepeatWindow(clients, config.repeatSeconds),
+    quota: new QuotaGuard(clients, config.gmailDailyLimit),
+    once(trigger) {
+      let once = byTrigger.get(trigger);
+      if (!once) {
+        once = idempotentDelivery(clients, trigger);
+        byTrigger.set(trigger, once);
+      }
+      return once;
+    },
+  };
+}
+
+/**
+ * Runs `deliver` once per `key` (see {@link DeliverOnce}) when the runtime keeps state; without a
+ * state table, every time.
+ */
+export function deliverOnce<T>(
+  runtime: AlertRuntime,
+  trigger: AlertOrigin['trigger'],
+  key: string | undefined,
+  context: Context,
+  deliver: () => Promise<T>,
+  content?: string,
+): Promise<T> {
+  return runtime.state ? runtime.state.once(trigger)(key, context, deliver, content) : deliver();
 }
 
 /**
@@ -21,7 +72,7 @@ export function initRuntime(env: Record<string, string | undefined> = process.en
     const config = loadConfig(env);
     const sender = new GmailSender(config);
     sender.prefetchCredentials();
-    runtime = { config, sender };
+    runtime = { config, sender, state: stateOf(config) };
   } catch (error) {
     failure =
       error instanceof ConfigError

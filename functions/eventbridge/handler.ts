@@ -5,7 +5,7 @@ import { sendDeadline } from '../core/deadline.ts';
 import { type DeliveryOutcome, deliverOrPark } from '../core/deliver-or-park.ts';
 import { alertFromEvent, serialiseEvent } from '../core/event-alert.ts';
 import { logger } from '../core/logger.ts';
-import { initRuntime } from '../core/runtime.ts';
+import { deliverOnce, initRuntime } from '../core/runtime.ts';
 
 const runtime = initRuntime();
 
@@ -19,12 +19,15 @@ export const handler = middy<EventBridgeEvent<string, unknown>, DeliveryOutcome[
   .use(injectLambdaContext(logger))
   .handler(async (event, context: Context) => {
     const current = runtime();
-    const outcome = await deliverOrPark(
-      current,
-      { trigger: 'eventbridge', id: event.id },
-      () => serialiseEvent(event),
-      () => alertFromEvent(event, current.config),
-      sendDeadline(context, EVENT_SEND_CAP_MS),
-    );
-    return outcome.status;
+    // Once per event id: a retried event sends nothing twice.
+    return deliverOnce(current, 'eventbridge', event.id, context, async () => {
+      const outcome = await deliverOrPark(
+        current,
+        { trigger: 'eventbridge', id: event.id },
+        () => serialiseEvent(event),
+        () => alertFromEvent(event, current.config),
+        sendDeadline(context, EVENT_SEND_CAP_MS),
+      );
+      return outcome.status;
+    });
   });

@@ -10,9 +10,9 @@ import type {
 import { parseAlert, parseJsonBody } from '../core/alert.ts';
 import { sendDeadline } from '../core/deadline.ts';
 import { deliverOrPark } from '../core/deliver-or-park.ts';
-import { deliveryAnswer, toHttpError } from '../core/http-response.ts';
+import { deliveryAnswer, idempotencyKeyOf, toHttpError } from '../core/http-response.ts';
 import { describeFailure, logger } from '../core/logger.ts';
-import { initRuntime } from '../core/runtime.ts';
+import { deliverOnce, initRuntime } from '../core/runtime.ts';
 
 const runtime = initRuntime();
 
@@ -29,14 +29,25 @@ async function handleAlertRequest(
     : (event.body ?? '');
   // Validated before anything is sent, so a bad request is answered 400 and never queued.
   const alert = parseAlert(parseJsonBody(body), current.config);
-  const outcome = await deliverOrPark(
+  // Once per Idempotency-Key: a repeated request gets the first answer and sends nothing; the same
+  // key with another body is refused.
+  return deliverOnce(
     current,
-    { trigger: 'http', id: context.awsRequestId },
-    () => body,
-    () => alert,
-    sendDeadline(context, HTTP_SEND_CAP_MS),
+    'http',
+    idempotencyKeyOf(event.headers),
+    context,
+    async () => {
+      const outcome = await deliverOrPark(
+        current,
+        { trigger: 'http', id: context.awsRequestId },
+        () => body,
+        () => alert,
+        sendDeadline(context, HTTP_SEND_CAP_MS),
+      );
+      return deliveryAnswer(outcome);
+    },
+    body,
   );
-  return deliveryAnswer(outcome);
 }
 
 /** API Gateway `POST /alerts` (REST v1 proxy or HTTP API v2 events). */

@@ -3,11 +3,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sendDeadline } from '../core/deadline.ts';
-import { deliverOrPark } from '../core/deliver-or-park.ts';
+import { deliverDigest, deliverOrPark } from '../core/deliver-or-park.ts';
 import { logger } from '../core/logger.ts';
-import { queuedHistoryOf } from '../core/queues.ts';
+import { digestKeyOfRecord, queuedHistoryOf } from '../core/queues.ts';
 import { alertFromQueuedBody } from '../core/record-alert.ts';
-import { initRuntime } from '../core/runtime.ts';
+import { deliverOnce, initRuntime } from '../core/runtime.ts';
 
 const runtime = initRuntime();
 const processor = new BatchProcessor(EventType.SQS);
@@ -17,18 +17,27 @@ const SQS_SEND_CAP_MS = 25_000;
 
 async function processAlertRecord(record: SQSRecord, context: Context): Promise<void> {
   const current = runtime();
-  await deliverOrPark(
-    current,
-    {
-      trigger: 'sqs',
-      id: record.messageId,
-      receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-      ...queuedHistoryOf(record.messageAttributes),
-    },
-    () => record.body,
-    () => alertFromQueuedBody(record.body, current.config),
-    sendDeadline(context, SQS_SEND_CAP_MS),
-  );
+  // Once per message id: a redelivered record sends nothing twice. Per-recipient copies are new messages.
+  await deliverOnce(current, 'sqs', record.messageId, context, async () => {
+    const digestKey = digestKeyOfRecord(record.messageAttributes);
+    if (digestKey) {
+      const origin = { trigger: 'sqs' as const, id: record.messageId };
+      return deliverDigest(current, origin, digestKey, sendDeadline(context, SQS_SEND_CAP_MS));
+    }
+    const outcome = await deliverOrPark(
+      current,
+      {
+        trigger: 'sqs',
+        id: record.messageId,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+        ...queuedHistoryOf(record.messageAttributes),
+      },
+      () => record.body,
+      () => alertFromQueuedBody(record.body, current.config),
+      sendDeadline(context, SQS_SEND_CAP_MS),
+    );
+    return outcome.status;
+  });
 }
 
 /** SQS alerts queue: partial batch failures, so only the records that can succeed later come back. */

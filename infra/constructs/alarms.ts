@@ -4,17 +4,26 @@ import {
   ComparisonOperator,
   type IMetric,
   MathExpression,
+  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { STATE_STORE_FAILURE_MESSAGE } from '../../functions/core/config-contract.ts';
 import { createDeadLetterQueue } from './alert-queue.ts';
+
+/** The metric the functions' state-store failure log lines become (one metric for every function). */
+export const STATE_STORE_FAILURE_METRIC = {
+  namespace: 'GmailAlerts',
+  metricName: 'StateStoreFailures',
+} as const;
 
 /** An alert older than this in the queue means Gmail has not been accepting mail for a while. */
 export const OLDEST_ALERT_THRESHOLD = Duration.minutes(15);
@@ -32,6 +41,8 @@ export interface OpsAlarmsProps {
   readonly alertsQueue: IQueue;
   /** Functions by name: any error or throttle raises an alarm. */
   readonly functions: Record<string, IFunction>;
+  /** Log groups of the functions that use the state table: any state-store failure raises an alarm. */
+  readonly stateStoreLogGroups?: ILogGroup[];
 }
 
 /**
@@ -133,6 +144,25 @@ export class OpsAlarms extends Construct {
       threshold: OLDEST_ALERT_THRESHOLD.toSeconds(),
       description: `An alert has waited more than ${OLDEST_ALERT_THRESHOLD.toMinutes()} minutes in the queue: Gmail is refusing or deferring mail (quota, credentials, network).`,
     });
+    if (props.stateStoreLogGroups && props.stateStoreLogGroups.length > 0) {
+      // The functions log one stable message when the table fails and mail anyway; counting those
+      // lines is the only way to learn that repeats and duplicates are no longer being held back.
+      props.stateStoreLogGroups.forEach((logGroup, index) => {
+        new MetricFilter(this, `StateStoreFailureFilter${index}`, {
+          logGroup,
+          filterPattern: FilterPattern.stringValue('$.message', '=', STATE_STORE_FAILURE_MESSAGE),
+          metricNamespace: STATE_STORE_FAILURE_METRIC.namespace,
+          metricName: STATE_STORE_FAILURE_METRIC.metricName,
+          metricValue: '1',
+        });
+      });
+      this.addAlarm('StateStoreFailures', {
+        metric: new Metric({ ...STATE_STORE_FAILURE_METRIC, period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        description:
+          'The functions could not use the alert state table (DynamoDB): alerts still go out, but duplicates and repeats are not held back. The functions\' logs have "stateOperation" and the error name.',
+      });
+    }
     for (const [name, fn] of Object.entries(props.functions)) {
       this.addAlarm(`${name}Errors`, {
         metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),

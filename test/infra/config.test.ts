@@ -116,6 +116,8 @@ describe('readAlertingConfig', () => {
     [{ opsEmail: 'ops@exämple.com' }, 'opsEmail'],
     [{ smtpHost: 'smtp.gmail.com:587' }, 'smtpHost'],
     [{ secretCacheSeconds: '90000' }, 'secretCacheSeconds'],
+    [{ gmailDailyLimit: '2k' }, 'gmailDailyLimit'],
+    [{ repeatSeconds: '-1' }, 'repeatSeconds'],
     [{ secretKmsKeyArn: KEY_ARN }, 'secretKmsKeyArn'],
     [
       { secretArn: SECRET_ARN, secretKmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:alias/gmail' },

@@ -23,6 +23,8 @@ describe('a customised deployment', () => {
     alertFrom: 'alerts@example.com',
     logLevel: 'debug',
     secretCacheSeconds: '600',
+    repeatSeconds: '3600',
+    gmailDailyLimit: '2000',
     secretArn: SECRET_ARN,
     maxConcurrency: '5',
     apiAuth: 'iam',
@@ -34,7 +36,7 @@ describe('a customised deployment', () => {
   const environment = (name: (typeof FUNCTION_NAMES)[number]) =>
     template.toJSON().Resources[functionId(result, name)].Properties.Environment.Variables;
 
-  it('passes recipients, sender, port and cache settings to every function', () => {
+  it('passes recipients, sender, port, cache, repeat and quota settings to every function', () => {
     for (const name of FUNCTION_NAMES) {
       expect(environment(name)).toMatchObject({
         ALERT_TO: 'oncall@example.com,team@example.com',
@@ -42,6 +44,8 @@ describe('a customised deployment', () => {
         ALERT_FROM: 'alerts@example.com',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
         SECRET_CACHE_SECONDS: '600',
+        ALERT_REPEAT_SECONDS: '3600',
+        GMAIL_DAILY_LIMIT: '2000',
         SMTP_PORT: '465',
         SMTP_SECURE: 'true',
         ALERT_HEADERS: '{"X-Team":"payments"}',
@@ -110,7 +114,8 @@ describe('a minimal deployment', () => {
   it('keeps the topic and alarms without opsEmail, with no subscription yet', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 + 1 + 2 * FUNCTION_NAMES.length);
+    // Two for the alerts DLQ, the oldest queued alert, state-store failures, two per function.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 + 1 + 1 + 2 * FUNCTION_NAMES.length);
   });
 });
 

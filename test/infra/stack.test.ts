@@ -86,6 +86,9 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           ALERT_QUEUE_URL: { Ref: queueId },
           ALERT_DLQ_URL: { Ref: dlqId },
           ALERT_MAX_RECEIVES: '5',
+          ALERT_STATE_TABLE: { Ref: logicalId(result, stack.state.table) },
+          ALERT_REPEAT_SECONDS: '14400',
+          GMAIL_DAILY_LIMIT: '500',
           ALERT_TO: ALERT_TO,
           ALERT_STACK_NAME: stack.stackName,
           POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
@@ -436,7 +439,8 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
 
     it('all notify the topic on ALARM, and all but the new-arrival alarms on OK', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(2 * 2 + 1 + 2 * FUNCTION_NAMES.length);
+      // Two per dead-letter queue, the oldest queued alert, state-store failures, two per function.
+      expect(alarms).toHaveLength(2 * 2 + 1 + 1 + 2 * FUNCTION_NAMES.length);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
         const newArrivals = /NewDeadLetters$/.test(alarm.Properties.AlarmName);

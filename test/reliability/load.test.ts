@@ -42,7 +42,9 @@ beforeAll(async () => {
         }
       },
     },
-    env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
+    // 1,000 alerts in one run are over consumer Gmail's 500 a day: this test measures delivery, and
+    // the quota guard has its own tests (alert-state.test.ts), so the limit is set out of the way.
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN', GMAIL_DAILY_LIMIT: '100000' },
   });
   handler = await deployment.sqsHandler();
 });

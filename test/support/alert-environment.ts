@@ -38,6 +38,11 @@ export async function startAlertEnvironment(
       allowedRecipients: ['oncall@example.com', '@ops.example.com'],
       smtpTimeoutMs: 3000,
       logLevel: 'ERROR',
+      // These suites send the same sample alert again and again and expect each mail; the repeat
+      // interval has its own tests (test/reliability/alert-state.test.ts).
+      repeatSeconds: 0,
+      // The suites send many alerts to one environment; the quota guard has its own tests.
+      gmailDailyLimit: 100_000,
     },
   });
   return {

@@ -58,6 +58,16 @@ describe('renderAlert', () => {
     );
   });
 
+  it('says how many repeats of its key a mail stands for, and since when, in both parts', () => {
+    const repeated = renderAlert({ ...alert, repeats: { count: 12, since: '2026-12-01T08:00:00.000Z' } });
+    expect(repeated.text.split('\n')[1]).toBe('Stands for 12 repeats since 2026-12-01T08:00:00.000Z');
+    expect(repeated.html).toContain('Stands for 12 repeats since 2026-12-01T08:00:00.000Z');
+    expect(
+      renderAlert({ ...alert, repeats: { count: 1, since: '2026-12-01T08:00:00.000Z' } }).text,
+    ).toContain('Stands for 1 repeat since');
+    expect(renderAlert(alert).text).not.toContain('Stands for');
+  });
+
   it('raises the priority of firing critical and high alerts only', () => {
     expect(renderAlert(alert).priority).toBe('high');
     expect(renderAlert({ ...alert, severity: 'high' }).priority).toBe('high');

@@ -20,6 +20,7 @@ import type { OAuthEndpoint } from '../../../local/oauth-endpoint.ts';
 import { loadEvent } from '../../../local/sample-events.ts';
 import type { SecretsEndpoint } from '../../../local/secrets-endpoint.ts';
 import type { SqsEndpoint, SqsStoredMessage } from '../../../local/sqs-endpoint.ts';
+import type { StateTableEndpoint } from '../../../local/state-table.ts';
 import type { TcpProxy } from '../../../local/tcp-proxy.ts';
 import { coldStart } from '../../support/lambda-bundle.ts';
 import { captureOutput, type OutputCapture } from './output-capture.ts';
@@ -74,6 +75,8 @@ export interface Deployment {
   oauth: OAuthEndpoint;
   sqs: SqsEndpoint;
   nat: TcpProxy | undefined;
+  /** The state table (DynamoDB on loopback) the functions keep idempotency records and repeat counts in. */
+  state: StateTableEndpoint | undefined;
   queueUrl: string;
   deadLetterQueueUrl: string;
   env: Record<string, string | undefined>;
@@ -141,6 +144,11 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
       maxReceives: 5,
       smtpTimeoutMs: 2000,
       logLevel: 'INFO',
+      // The scenarios send the same alert again and again and expect each mail; the repeat interval
+      // has its own tests (test/reliability/alert-state.test.ts).
+      repeatSeconds: 0,
+      // Property tests send hundreds of alerts to one deployment; the quota guard has its own tests.
+      gmailDailyLimit: 100_000,
     },
   });
   const env: Record<string, string | undefined> = { ...cloud.env, POWERTOOLS_DEV: undefined, ...options.env };
@@ -159,6 +167,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     oauth: cloud.oauth,
     sqs,
     nat: cloud.smtpProxy,
+    state: cloud.state,
     queueUrl,
     deadLetterQueueUrl,
     env,

@@ -1,0 +1,415 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gmailReplies } from '../../local/gmail-replies.ts';
+import type { ReceivedMessage } from '../../local/gmail-server.ts';
+import { alertEvent, type Deployment, deploy, recordFromQueued, sqsRecord } from './support/deployment.ts';
+import { captureOutput, type OutputCapture } from './support/output-capture.ts';
+
+// The built bundles against dynalite (the DynamoDB API on loopback) through the real AWS SDK.
+
+const REPEAT_SECONDS = 2;
+
+let output: OutputCapture;
+beforeAll(() => {
+  output = captureOutput();
+});
+afterAll(() => output.stop());
+
+let serial = 0;
+/** An alert of its own key, so one test's state never meets another's. */
+function alertOf(overrides: Record<string, unknown> = {}) {
+  serial += 1;
+  return { subject: `Queue depth over 1000 on orders (${serial})`, severity: 'warning', ...overrides };
+}
+
+const textOf = (mail: ReceivedMessage | undefined) => mail?.parsed.text ?? '';
+
+async function mailsAfter(deployment: Deployment, before: number, settleMs = 300) {
+  // A mail that should not arrive gets a moment to do so anyway.
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  return deployment.gmail.messages.slice(before);
+}
+
+describe('idempotent delivery', () => {
+  let deployment: Deployment;
+  beforeAll(async () => {
+    deployment = await deploy({ env: { ALERT_REPEAT_SECONDS: '0' } });
+  });
+  afterAll(() => deployment.close());
+
+  it('sends one mail for an SQS record delivered twice with the same message id', async () => {
+    const sqs = await deployment.sqsHandler();
+    const record = sqsRecord(JSON.stringify(alertOf()));
+    const before = deployment.gmail.messages.length;
+
+    expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }]),
+    ).toEqual({ batchItemFailures: [] });
+
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+    const items = (await deployment.state?.items()) ?? [];
+    expect(items.map((item) => String(item.pk))).toContainEqual(expect.stringMatching(/^idempotency#sqs#/));
+  });
+
+  it('sends one mail for an EventBridge event retried with the same event id', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const event = alertEvent(alertOf());
+    const before = deployment.gmail.messages.length;
+
+    expect(await eventBridge(event)).toBe('delivered');
+    expect(await eventBridge(event)).toBe('delivered');
+    expect(await eventBridge(alertEvent(event.detail))).toBe('delivered');
+
+    expect(await mailsAfter(deployment, before)).toHaveLength(2);
+  });
+
+  it('answers a repeated Idempotency-Key with the first answer and sends one mail', async () => {
+    const http = await deployment.http();
+    const body = JSON.stringify(alertOf());
+    const before = deployment.gmail.messages.length;
+
+    const first = await http(body, { headers: { 'Idempotency-Key': 'deploy-42-disk' } });
+    const again = await http(body, { headers: { 'idempotency-key': 'deploy-42-disk' } });
+    const unkeyed = await http(body, { headers: {} });
+
+    expect(first.statusCode).toBe(200);
+    expect(again).toEqual(first);
+    expect(unkeyed.statusCode).toBe(200);
+    expect(JSON.parse(unkeyed.body).messageId).not.toBe(JSON.parse(first.body).messageId);
+    expect(await mailsAfter(deployment, before)).toHaveLength(2);
+  });
+
+  it('refuses an Idempotency-Key used again for a different alert, and sends nothing for it', async () => {
+    const http = await deployment.http();
+    const before = deployment.gmail.messages.length;
+    const headers = { 'Idempotency-Key': 'reused-key-7' };
+
+    expect((await http(JSON.stringify(alertOf()), { headers })).statusCode).toBe(200);
+    const reused = await http(JSON.stringify(alertOf()), { headers });
+
+    expect(reused.statusCode).toBe(400);
+    expect(JSON.parse(reused.body).error.fields).toEqual([
+      { field: 'Idempotency-Key', message: 'was used before for a different alert; use a new key' },
+    ]);
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+  });
+
+  it('refuses an Idempotency-Key that is not printable ASCII', async () => {
+    const http = await deployment.http();
+    const response = await http(JSON.stringify(alertOf()), { headers: { 'Idempotency-Key': 'two words' } });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.fields[0].field).toBe('Idempotency-Key');
+  });
+
+  it('sends a record again whose first delivery failed, and still the per-recipient copy', async () => {
+    const sqs = await deployment.sqsHandler();
+    const deferred = 'dev@ops.example.com';
+    const record = sqsRecord(JSON.stringify(alertOf({ to: ['oncall@example.com', deferred] })));
+    const queuedBefore = deployment.queued().length;
+    const before = deployment.gmail.messages.length;
+
+    deployment.gmail.failNext({ at: 'mail', ...gmailReplies.tryAgainLater });
+    expect(await sqs([record])).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    deployment.gmail.failRecipient(deferred, gmailReplies.recipientRateLimited, 1);
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }]),
+    ).toEqual({ batchItemFailures: [] });
+    const copies = deployment.queued().slice(queuedBefore);
+    expect(copies).toHaveLength(1);
+    const copy = recordFromQueued(copies[0] as (typeof copies)[number]);
+    expect(await sqs([copy])).toEqual({ batchItemFailures: [] });
+    // The original redelivered once more: nothing new.
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '3' } }]),
+    ).toEqual({ batchItemFailures: [] });
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails.map((mail) => mail.envelope.to)).toEqual([['oncall@example.com'], [deferred]]);
+  });
+});
+
+describe('repeat interval per dedupKey', () => {
+  let deployment: Deployment;
+  beforeAll(async () => {
+    deployment = await deploy({ env: { ALERT_REPEAT_SECONDS: String(REPEAT_SECONDS) } });
+  });
+  afterAll(() => deployment.close());
+
+  it('mails a storm of one key once and tells the next mail after the window how many it stands for', async () => {
+    const sqs = await deployment.sqsHandler();
+    const http = await deployment.http();
+    const alert = alertOf({ dedupKey: 'orders-queue-depth' });
+    const before = deployment.gmail.messages.length;
+    const storm = 6;
+
+    expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
+    const stormStart = new Date();
+    // A batch of five in parallel, then one more over HTTP: all inside the window.
+    const records = Array.from({ length: storm - 1 }, () => sqsRecord(JSON.stringify(alert)));
+    expect(await sqs(records)).toEqual({ batchItemFailures: [] });
+    const counted = await http(JSON.stringify(alert), { headers: {} });
+    expect(counted.statusCode).toBe(202);
+    expect(JSON.parse(counted.body)).toMatchObject({ counted: true, repeats: storm });
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, REPEAT_SECONDS * 1000 + 200));
+    expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
+
+    const mails = await mailsAfter(deployment, before, 0);
+    expect(mails).toHaveLength(2);
+    const since = /Stands for (\d+) repeats since (\S+)/.exec(textOf(mails[1]));
+    expect(since?.[1]).toBe(String(storm));
+    const sinceMs = Date.parse(since?.[2] ?? '');
+    expect(sinceMs).toBeGreaterThanOrEqual(stormStart.getTime() - 1000);
+    expect(sinceMs).toBeLessThanOrEqual(Date.now());
+    expect(textOf(mails[0])).not.toMatch(/Stands for/);
+  });
+
+  it('sends a resolved alert at once and reopens the window', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const firing = alertOf({ dedupKey: 'payments-5xx' });
+    const before = deployment.gmail.messages.length;
+
+    expect(await eventBridge(alertEvent(firing))).toBe('delivered');
+    expect(await eventBridge(alertEvent(firing))).toBe('counted');
+    expect(await eventBridge(alertEvent({ ...firing, status: 'resolved' }))).toBe('delivered');
+    expect(await eventBridge(alertEvent(firing))).toBe('delivered');
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails).toHaveLength(3);
+    expect(mails.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual([
+      'payments-5xx',
+      'payments-5xx',
+      'payments-5xx',
+    ]);
+    expect(textOf(mails[1])).toMatch(/Stands for 1 repeat since /);
+    expect(textOf(mails[2])).not.toMatch(/Stands for/);
+  });
+
+  it('sends a change of severity at once', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const warning = alertOf({ dedupKey: 'disk-db-1', severity: 'warning' });
+    const before = deployment.gmail.messages.length;
+
+    expect(await eventBridge(alertEvent(warning))).toBe('delivered');
+    expect(await eventBridge(alertEvent(warning))).toBe('counted');
+    expect(await eventBridge(alertEvent({ ...warning, severity: 'critical' }))).toBe('delivered');
+    expect(await eventBridge(alertEvent({ ...warning, severity: 'critical' }))).toBe('counted');
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails.map((mail) => mail.parsed.headers.get('x-alert-severity'))).toEqual(['warning', 'critical']);
+  });
+
+  it('mails the retry of an alert whose first attempt Gmail refused, instead of counting it', async () => {
+    const sqs = await deployment.sqsHandler();
+    const record = sqsRecord(JSON.stringify(alertOf({ dedupKey: 'cache-evictions' })));
+    const before = deployment.gmail.messages.length;
+
+    deployment.gmail.failNext({ at: 'mail', ...gmailReplies.tryAgainLater });
+    expect(await sqs([record])).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(
+      await sqs([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }]),
+    ).toEqual({ batchItemFailures: [] });
+
+    expect(await mailsAfter(deployment, before)).toHaveLength(1);
+  });
+
+  it('keeps each kind of item under its own key prefix', async () => {
+    const keys = ((await deployment.state?.items()) ?? []).map((item) => String(item.pk));
+    expect(keys).toContain('repeat#orders-queue-depth');
+    expect(keys).toContainEqual(expect.stringMatching(/^quota#sent#\d{4}-\d\d-\d\dT\d\d$/));
+    expect(keys.every((key) => /^(?:idempotency|repeat|quota|digest)#/.test(key))).toBe(true);
+  });
+});
+
+describe('without the state table', () => {
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  it('still mails every alert when the table cannot be reached, and logs the failure', async () => {
+    const port = await closedPort();
+    const deployment = await deploy({
+      env: { ALERT_REPEAT_SECONDS: '3600', AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` },
+    });
+    try {
+      output.clear();
+      const sqs = await deployment.sqsHandler();
+      const eventBridge = await deployment.eventBridge();
+      const http = await deployment.http();
+      const alert = alertOf({ dedupKey: 'table-down' });
+
+      expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
+      expect(await eventBridge(alertEvent(alert))).toBe('delivered');
+      const response = await http(JSON.stringify(alert), { headers: { 'Idempotency-Key': 'table-down-1' } });
+      expect(response.statusCode).toBe(200);
+
+      expect(await deployment.gmail.waitForMessages(3)).toHaveLength(3);
+      const failures = output
+        .logLines()
+        .filter((line) => line.message === 'Alert state store failed; delivering without it');
+      expect(failures.map((line) => line.stateOperation)).toEqual(
+        expect.arrayContaining(['idempotency', 'repeat-check', 'quota-check']),
+      );
+      expect(failures.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await deployment.close();
+    }
+  });
+
+  it('waits out a table that never answers once, then leaves it alone while the alert goes out', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const blackhole = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const { port } = blackhole.address() as { port: number };
+    const deployment = await deploy({
+      env: { ALERT_REPEAT_SECONDS: '3600', AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` },
+    });
+    try {
+      output.clear();
+      const http = await deployment.http();
+      const started = Date.now();
+      const response = await http(JSON.stringify(alertOf({ dedupKey: 'table-silent' })), {
+        headers: { 'Idempotency-Key': 'table-silent-1' },
+      });
+      const elapsedMs = Date.now() - started;
+
+      expect(response.statusCode).toBe(200);
+      expect(await deployment.gmail.waitForMessages(1)).toHaveLength(1);
+      // One operation waits out the timeouts (2 attempts of 2 s); the others are not tried.
+      expect(elapsedMs).toBeLessThan(8_000);
+      const failures = output
+        .logLines()
+        .filter((line) => line.message === 'Alert state store failed; delivering without it');
+      expect(failures.map((line) => line.error)).toContain('StateStoreUnavailableError');
+    } finally {
+      await deployment.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => blackhole.close(() => resolve()));
+    }
+  }, 20_000);
+
+  it('mails every alert without ALERT_STATE_TABLE, as a stateless deployment does', async () => {
+    const deployment = await deploy({ env: { ALERT_STATE_TABLE: undefined, ALERT_REPEAT_SECONDS: '3600' } });
+    try {
+      const sqs = await deployment.sqsHandler();
+      const record = sqsRecord(JSON.stringify(alertOf({ dedupKey: 'stateless' })));
+      expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+      expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+      expect(await deployment.gmail.waitForMessages(2)).toHaveLength(2);
+      expect(await deployment.state?.items()).toEqual([]);
+    } finally {
+      await deployment.close();
+    }
+  });
+});
+
+describe('quota guard', () => {
+  const LIMIT = 10;
+  let deployment: Deployment;
+  beforeAll(async () => {
+    deployment = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: String(LIMIT) } });
+  });
+  afterAll(() => deployment.close());
+
+  it('mails below 80 %, folds into one digest from 80 %, holds at 100 % after one notice, and drops nothing', async () => {
+    const eventBridge = await deployment.eventBridge();
+    const sqs = await deployment.sqsHandler();
+    const subjects = Array.from({ length: 12 }, (_, index) => `Orders backlog step ${index + 1}`);
+    const outcomes: unknown[] = [];
+    for (const [index, subject] of subjects.entries()) {
+      // The 11th goes to two recipients: 8 + 2 would leave no room for the notice to the one on ALERT_TO.
+      const to = index === 10 ? ['oncall@example.com', 'dev@ops.example.com'] : undefined;
+      outcomes.push(await eventBridge(alertEvent({ subject, severity: 'high', ...(to ? { to } : {}) })));
+    }
+
+    // 8 mails take the count to 80 %; from there alerts are folded, which costs nothing until the
+    // digest goes out; an alert that would leave no room for the notice is held, and so is the next.
+    expect(outcomes).toEqual([...Array(8).fill('delivered'), 'folded', 'folded', 'held', 'held']);
+    const scheduled = deployment.queued().filter((message) => message.MessageAttributes.digest);
+    expect(scheduled).toHaveLength(1);
+    const held = deployment.queued().filter((message) => message.MessageAttributes.heldSince);
+    expect(held.map((message) => JSON.parse(message.Body).detail.subject)).toEqual(subjects.slice(10));
+
+    // The digest's time comes while the guard holds: it waits too (sent again, delayed), its alerts kept.
+    expect(await sqs([recordFromQueued(scheduled[0] as (typeof scheduled)[number])])).toEqual({
+      batchItemFailures: [],
+    });
+    let mails = await mailsAfter(deployment, 0);
+    expect(mails).toHaveLength(9);
+    const notice = mails[8];
+    expect(notice?.parsed.subject).toMatch(/Gmail sending limit reached: alerts are held/);
+    expect(mails.slice(0, 8).map((mail) => mail.parsed.subject)).toEqual(
+      subjects.slice(0, 8).map((subject) => `[HIGH] ${subject}`),
+    );
+
+    // A day later the window has room again: the digest and the held alerts go out.
+    await deployment.state?.forget('quota#');
+    const waiting = deployment.queued().slice(scheduled.length + held.length + 0);
+    const digestAgain = deployment
+      .queued()
+      .filter((message) => message.MessageAttributes.digest)
+      .at(-1);
+    expect(digestAgain).toBeDefined();
+    expect(await sqs([recordFromQueued(digestAgain as (typeof waiting)[number])])).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await sqs(held.map((message) => recordFromQueued(message)))).toEqual({ batchItemFailures: [] });
+
+    mails = await mailsAfter(deployment, 9);
+    expect(mails).toHaveLength(3);
+    const digest = mails.find((mail) => /^\[HIGH\] Digest of 2 alerts/.test(mail.parsed.subject ?? ''));
+    for (const subject of subjects.slice(8, 10)) {
+      expect(textOf(digest)).toMatch(new RegExp(`- \\[HIGH\\] ${subject} at \\d{4}-\\d\\d-\\d\\dT`));
+    }
+    expect(mails.map((mail) => mail.parsed.subject)).toEqual(
+      expect.arrayContaining(subjects.slice(10).map((subject) => `[HIGH] ${subject}`)),
+    );
+  });
+  it('gives a recipient Gmail deferred the digest alone, as a queued copy', async () => {
+    // 8 alerts to two reach 16 of 20 (80 %); the 9th is folded, and 16 + 2 leaves room for the notice.
+    const other = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: '20' } });
+    try {
+      const eventBridge = await other.eventBridge();
+      const sqs = await other.sqsHandler();
+      const to = ['oncall@example.com', 'dev@ops.example.com'];
+      const outcomes: unknown[] = [];
+      for (let index = 1; index <= 9; index += 1) {
+        outcomes.push(await eventBridge(alertEvent({ subject: `Replica lag ${index}`, to })));
+      }
+      expect(outcomes).toEqual([...Array(8).fill('delivered'), 'folded']);
+
+      const [sending] = other.queued().filter((message) => message.MessageAttributes.digest);
+      other.gmail.failRecipient('dev@ops.example.com', gmailReplies.recipientRateLimited, 1);
+      expect(await sqs([recordFromQueued(sending as NonNullable<typeof sending>)])).toEqual({
+        batchItemFailures: [],
+      });
+      const copies = other.queued().filter((message) => message.MessageAttributes.recipient);
+      expect(copies.map((message) => message.MessageAttributes.recipient?.StringValue)).toEqual([
+        'dev@ops.example.com',
+      ]);
+      expect(await sqs([recordFromQueued(copies[0] as (typeof copies)[number])])).toEqual({
+        batchItemFailures: [],
+      });
+
+      const digests = (await mailsAfter(other, 8)).filter((mail) =>
+        /Digest of 1 alert/.test(mail.parsed.subject ?? ''),
+      );
+      expect(digests.map((mail) => mail.envelope.to)).toEqual([
+        ['oncall@example.com'],
+        ['dev@ops.example.com'],
+      ]);
+      expect(textOf(digests[1])).toMatch(/- \[INFO\] Replica lag 9 at /);
+    } finally {
+      await other.close();
+    }
+  });
+});
