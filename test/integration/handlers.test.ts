@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
@@ -351,10 +352,13 @@ describe('one Gmail conversation per alert key', () => {
     stack.apply();
     const handler = await coldStart<EventBridgeEvent<string, unknown>, string>('eventbridge');
 
-    await expect(handler(loadEvent('eventbridge-alarm'), createLambdaContext())).resolves.toBe('delivered');
-    await expect(handler(loadEvent('eventbridge-alarm-ok'), createLambdaContext())).resolves.toBe(
-      'delivered',
-    );
+    // Fresh event ids: the sample events went out in earlier tests, and a retried event id is not mailed twice.
+    const fresh = (name: string) => ({
+      ...loadEvent<EventBridgeEvent<string, unknown>>(name),
+      id: randomUUID(),
+    });
+    await expect(handler(fresh('eventbridge-alarm'), createLambdaContext())).resolves.toBe('delivered');
+    await expect(handler(fresh('eventbridge-alarm-ok'), createLambdaContext())).resolves.toBe('delivered');
 
     const [firing, resolved] = await stack.gmail.waitForMessages(2);
     expect(resolved?.parsed.subject).toBe(firing?.parsed.subject);

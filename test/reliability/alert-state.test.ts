@@ -7,7 +7,8 @@ import { captureOutput, type OutputCapture } from './support/output-capture.ts';
 
 // The built bundles against dynalite (the DynamoDB API on loopback) through the real AWS SDK.
 
-const REPEAT_SECONDS = 2;
+// Long enough that a test's alerts of one key fall in one window on a loaded machine, short enough to wait out once.
+const REPEAT_SECONDS = 6;
 
 let output: OutputCapture;
 beforeAll(() => {
@@ -347,9 +348,8 @@ describe('quota guard', () => {
     expect(mails).toHaveLength(9);
     const notice = mails[8];
     expect(notice?.parsed.subject).toMatch(/Gmail sending limit reached: alerts are held/);
-    expect(mails.slice(0, 8).map((mail) => mail.parsed.subject)).toEqual(
-      subjects.slice(0, 8).map((subject) => `[HIGH] ${subject}`),
-    );
+    // Custom events are keyed by their event id, so each keeps its subject as sent.
+    expect(mails.slice(0, 8).map((mail) => mail.parsed.subject)).toEqual(subjects.slice(0, 8));
 
     // A day later the window has room again: the digest and the held alerts go out.
     await deployment.state?.forget('quota#');
@@ -370,9 +370,7 @@ describe('quota guard', () => {
     for (const subject of subjects.slice(8, 10)) {
       expect(textOf(digest)).toMatch(new RegExp(`- \\[HIGH\\] ${subject} at \\d{4}-\\d\\d-\\d\\dT`));
     }
-    expect(mails.map((mail) => mail.parsed.subject)).toEqual(
-      expect.arrayContaining(subjects.slice(10).map((subject) => `[HIGH] ${subject}`)),
-    );
+    expect(mails.map((mail) => mail.parsed.subject)).toEqual(expect.arrayContaining(subjects.slice(10)));
   });
   it('gives a recipient Gmail deferred the digest alone, as a queued copy', async () => {
     // 8 alerts to two reach 16 of 20 (80 %); the 9th is folded, and 16 + 2 leaves room for the notice.
