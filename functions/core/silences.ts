@@ -50,6 +50,9 @@ interface SilenceItem {
   hiddenSince?: number;
 }
 
+// Attribute names always go through placeholders: DynamoDB reserves hundreds of plain words.
+const HIDDEN_NAMES = { '#hidden': 'hidden', '#hiddenSince': 'hiddenSince' };
+
 const PASS: SilenceVerdict = { action: 'pass', hidden: undefined, release: async () => {} };
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
@@ -98,8 +101,13 @@ export class SilenceStore {
         TableName: this.#state.tableName,
         Key: this.#keyOf(key),
         UpdateExpression:
-          'SET #until = :until, untilResolved = :untilResolved, subject = :subject, #ttl = :expiresAt',
-        ExpressionAttributeNames: { '#until': 'until', '#ttl': STATE_TABLE_SCHEMA.ttlAttribute },
+          'SET #until = :until, #untilResolved = :untilResolved, #subject = :subject, #ttl = :expiresAt',
+        ExpressionAttributeNames: {
+          '#until': 'until',
+          '#untilResolved': 'untilResolved',
+          '#subject': 'subject',
+          '#ttl': STATE_TABLE_SCHEMA.ttlAttribute,
+        },
         ExpressionAttributeValues: {
           ':until': until,
           ':untilResolved': untilResolved,
@@ -163,7 +171,8 @@ export class SilenceStore {
       new UpdateCommand({
         TableName: this.#state.tableName,
         Key: this.#keyOf(key),
-        UpdateExpression: 'ADD hidden :one SET hiddenSince = if_not_exists(hiddenSince, :now)',
+        UpdateExpression: 'ADD #hidden :one SET #hiddenSince = if_not_exists(#hiddenSince, :now)',
+        ExpressionAttributeNames: HIDDEN_NAMES,
         ExpressionAttributeValues: { ':one': 1, ':now': now },
         ReturnValues: 'ALL_NEW',
       }),
@@ -180,9 +189,9 @@ export class SilenceStore {
         new UpdateCommand({
           TableName: this.#state.tableName,
           Key: this.#keyOf(key),
-          UpdateExpression: 'REMOVE hidden, hiddenSince',
-          ConditionExpression: 'hidden > :zero AND #until <= :now',
-          ExpressionAttributeNames: { '#until': 'until' },
+          UpdateExpression: 'REMOVE #hidden, #hiddenSince',
+          ConditionExpression: '#hidden > :zero AND #until <= :now',
+          ExpressionAttributeNames: { ...HIDDEN_NAMES, '#until': 'until' },
           ExpressionAttributeValues: { ':zero': 0, ':now': now },
           ReturnValues: 'ALL_OLD',
         }),
@@ -207,7 +216,8 @@ export class SilenceStore {
         new UpdateCommand({
           TableName: this.#state.tableName,
           Key: this.#keyOf(key),
-          UpdateExpression: 'ADD hidden :count SET hiddenSince = if_not_exists(hiddenSince, :since)',
+          UpdateExpression: 'ADD #hidden :count SET #hiddenSince = if_not_exists(#hiddenSince, :since)',
+          ExpressionAttributeNames: HIDDEN_NAMES,
           ExpressionAttributeValues: { ':count': count, ':since': since },
         }),
       );
