@@ -91,7 +91,7 @@ export async function startSecretsEndpoint(
       throw new AwsServiceError(
         400,
         'ResourceNotFoundException',
-        "Secrets Manager can't find the specified secret value for staging label: " + stage,
+        `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
       );
     }
     return {
