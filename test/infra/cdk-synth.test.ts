@@ -147,8 +147,11 @@ describe('npx cdk synth', { timeout: 2 * SYNTH_TIMEOUT_MS }, () => {
     expect(code, output).toBe(0);
     const all = resources(outdir);
     expect(all.filter((resource) => resource.Type === 'AWS::ApiGateway::Account')).toEqual([]);
-    const [secret, ...others] = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret');
+    // The Gmail secret has no generated value; the other secret is the generated signing key.
+    const secrets = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret');
+    const [secret, ...others] = secrets.filter((resource) => !resource.Properties.GenerateSecretString);
     expect(others).toEqual([]);
+    expect(secrets).toHaveLength(2);
     expect(secret).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(secret?.Properties.SecretString).toBeUndefined();
     const alarmRule = all.find(

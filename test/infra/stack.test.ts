@@ -8,10 +8,10 @@ import {
   STAGE_NAME,
   STAGE_THROTTLE,
 } from '../../infra/constructs/alert-api.ts';
-import { SIGNING_KEY_LENGTH } from '../../infra/constructs/signing-secret.ts';
 import { EVENT_RETRY } from '../../infra/constructs/alert-events.ts';
 import { FUNCTION_MEMORY_MB } from '../../infra/constructs/alert-function.ts';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/alert-queue.ts';
+import { SIGNING_KEY_LENGTH } from '../../infra/constructs/signing-secret.ts';
 import {
   ALERT_TO,
   actionsOf,
@@ -334,7 +334,9 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           ResourceId: { Ref: Match.stringLikeRegexp('silencestoken') },
           Integration: {
             Type: 'AWS_PROXY',
-            Uri: { 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [functionId(result, 'http'), 'Arn'] }])] },
+            Uri: {
+              'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [functionId(result, 'http'), 'Arn'] }])],
+            },
           },
         });
       }
