@@ -170,6 +170,15 @@ export class AlertingStack extends Stack {
         ? 'Put {"username":…,"password":…} here (npm run secret:set, or aws secretsmanager put-secret-value)'
         : 'The existing secret the functions read',
     });
+    new CfnOutput(this, 'SigningSecretArn', {
+      value: this.signingSecret.secret.secretArn,
+      description:
+        'Signs the silence links; put a new {"key"} here to rotate (links of the previous key stay valid)',
+    });
+    new CfnOutput(this, 'SilenceLinksBaseUrl', {
+      value: this.api.baseUrlWithoutStageDependency,
+      description: 'The silence links in the mails point at <this>/silences/<token>',
+    });
     new CfnOutput(this, 'AlertsQueueUrl', { value: this.queue.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queue.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'OpsTopicArn', { value: this.alarms.topic.topicArn });

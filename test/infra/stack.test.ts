@@ -154,6 +154,7 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
         },
       });
       expect(template.toJSON().Resources[signingId].Properties.SecretString).toBeUndefined();
+      template.hasOutput('SigningSecretArn', { Value: { Ref: signingId } });
     });
 
     it('may send: http, sqs and eventbridge to the queue and the DLQ, doctor nowhere', () => {
