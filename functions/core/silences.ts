@@ -75,12 +75,14 @@ export class SilenceStore {
     return { [STATE_TABLE_SCHEMA.partitionKey]: `${STATE_TABLE_SCHEMA.prefixes.silence}${key}` };
   }
 
-  /** The key's silence while it lasts; undefined when there is none, or it has ended. */
-  async active(key: string): Promise<Silence | undefined> {
+  async #read(key: string): Promise<SilenceItem | undefined> {
     const { Item } = await this.#state.documents.send(
       new GetCommand({ TableName: this.#state.tableName, Key: this.#keyOf(key), ConsistentRead: true }),
     );
-    const item = Item as SilenceItem | undefined;
+    return Item as SilenceItem | undefined;
+  }
+
+  #activeOf(key: string, item: SilenceItem | undefined): Silence | undefined {
     if (!item?.until || item.until <= this.#now()) return undefined;
     return {
       key,
@@ -89,6 +91,11 @@ export class SilenceStore {
       subject: item.subject ?? '',
       hidden: item.hidden ?? 0,
     };
+  }
+
+  /** The key's silence while it lasts; undefined when there is none, or it has ended. */
+  async active(key: string): Promise<Silence | undefined> {
+    return this.#activeOf(key, await this.#read(key));
   }
 
   /** Silences `key` for `hours`, or until its resolved alert (`'resolved'`); replaces any silence it had. */
@@ -151,10 +158,14 @@ export class SilenceStore {
     if (!alert.dedupKey) return PASS;
     const key = alert.dedupKey;
     try {
-      const silence = await this.active(key);
+      const item = await this.#read(key);
+      // Most keys were never silenced: one read, and the alert goes on.
+      if (!item) return PASS;
+      const silence = this.#activeOf(key, item);
       if (silence && alert.status === 'firing') return await this.#hide(key);
       if (silence && !silence.untilResolved) return PASS;
       if (silence) await this.end(key);
+      else if (!item.hidden) return PASS;
       return await this.#takeHidden(key);
     } catch (error) {
       reportStateStoreFailure(new StateStoreError('silence-check', { cause: error }), {
