@@ -92,6 +92,21 @@ describe('the silence link in a mail', () => {
   });
 });
 
+describe('the routes of the http function', () => {
+  it('answers an alert POSTed to another path as before, and a GET elsewhere with a 404 page', async () => {
+    const before = deployment.gmail.messages.length;
+    const posted = await http(JSON.stringify({ subject: 'Posted to the root', severity: 'info' }), {
+      path: '/',
+      resource: '/',
+    });
+    expect(posted.statusCode).toBe(200);
+    expect(await mailsAfter(before, 0)).toHaveLength(1);
+    const missing = await http('', { httpMethod: 'GET', path: '/alerts', resource: '/alerts' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers).toMatchObject({ 'Cache-Control': 'no-store' });
+  });
+});
+
 describe('GET /silences/{token}', () => {
   it('shows the confirmation page and changes nothing: the next alert is mailed', async () => {
     const alert = alertOf();
