@@ -1,7 +1,11 @@
 import { isAbsolute, join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ContractValueError, contractEnvironment } from '../functions/core/config-contract.ts';
+import {
+  ContractValueError,
+  contractEnvironment,
+  ENVIRONMENT_VARIABLES,
+} from '../functions/core/config-contract.ts';
 import { type AlertingConfig, CONTEXT_DEFAULTS, ContextValueError } from './config.ts';
 import { OpsAlarms } from './constructs/alarms.ts';
 import { AlertApi } from './constructs/alert-api.ts';
@@ -11,6 +15,7 @@ import { AlertNetwork } from './constructs/alert-network.ts';
 import { AlertQueue, MAX_RECEIVE_COUNT } from './constructs/alert-queue.ts';
 import { AlertState } from './constructs/alert-state.ts';
 import { GmailSecret } from './constructs/gmail-secret.ts';
+import { SigningSecret } from './constructs/signing-secret.ts';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..');
 
@@ -38,6 +43,7 @@ export class AlertingStack extends Stack {
   readonly api: AlertApi;
   readonly network: AlertNetwork | undefined;
   readonly gmailSecret: GmailSecret;
+  readonly signingSecret: SigningSecret;
   readonly alarms: OpsAlarms;
 
   constructor(scope: Construct, id: string, props: AlertingStackProps) {
@@ -49,6 +55,7 @@ export class AlertingStack extends Stack {
       secretArn: config.secretArn,
       kmsKeyArn: config.secretKmsKeyArn,
     });
+    this.signingSecret = new SigningSecret(this, 'Signing');
     this.queue = new AlertQueue(this, 'Alerts', { consumerTimeout: FUNCTION_TIMEOUTS.sqs });
     this.state = new AlertState(this, 'State');
     this.network =
@@ -62,6 +69,7 @@ export class AlertingStack extends Stack {
       deadLetterQueueUrl: this.queue.deadLetterQueue.queueUrl,
       stackName: this.stackName,
       stateTable: this.state.table.tableName,
+      signingSecretId: this.signingSecret.secret.secretArn,
     });
     const placement: FunctionPlacement | undefined = this.network?.placement;
     const alertFunction = (name: FunctionName, description: string) =>
@@ -89,8 +97,10 @@ export class AlertingStack extends Stack {
     for (const name of ['http', 'sqs', 'eventbridge'] as const) {
       this.queue.queue.grantSendMessages(this.functions[name].function);
       this.queue.deadLetterQueue.grantSendMessages(this.functions[name].function);
-      // Idempotency records and repeat counts; the doctor sends no alerts and gets no access.
+      // Idempotency records, repeat counts and silences; the doctor sends no alerts and gets no access.
       this.state.grantItemAccess(this.functions[name].function);
+      // The functions that render mails sign their silence links; http also checks them.
+      this.signingSecret.grantRead(this.functions[name].function);
     }
     this.queue.addConsumer(this.functions.sqs.function, config.maxConcurrency);
 
@@ -110,6 +120,15 @@ export class AlertingStack extends Stack {
       cloudWatchRole: config.apiGatewayCloudWatchRole,
       detailedMetrics: config.apiDetailedMetrics,
     });
+    // The links in the mails point at the API. Its URL is built from the API's id, not read from the
+    // stage: the stage depends on the methods, which depend on the http function, whose environment
+    // would then depend on the stage (a cycle).
+    for (const name of ['http', 'sqs', 'eventbridge'] as const) {
+      this.functions[name].function.addEnvironment(
+        ENVIRONMENT_VARIABLES.silenceBaseUrl,
+        this.api.baseUrlWithoutStageDependency,
+      );
+    }
     // Stack names are letters, digits and hyphens, so no other stack's alarm names start with this.
     const ownAlarmPrefix = `${this.stackName}/`;
     new AlertEvents(this, 'Events', {
@@ -151,6 +170,15 @@ export class AlertingStack extends Stack {
         ? 'Put {"username":…,"password":…} here (npm run secret:set, or aws secretsmanager put-secret-value)'
         : 'The existing secret the functions read',
     });
+    new CfnOutput(this, 'SigningSecretArn', {
+      value: this.signingSecret.secret.secretArn,
+      description:
+        'Signs the silence links; put a new {"key"} here to rotate (links of the previous key stay valid)',
+    });
+    new CfnOutput(this, 'SilenceLinksBaseUrl', {
+      value: this.api.baseUrlWithoutStageDependency,
+      description: 'The silence links in the mails point at <this>/silences/<token>',
+    });
     new CfnOutput(this, 'AlertsQueueUrl', { value: this.queue.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queue.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'OpsTopicArn', { value: this.alarms.topic.topicArn });
@@ -174,6 +202,7 @@ export function functionEnvironment(
     deadLetterQueueUrl: string;
     stackName: string;
     stateTable: string;
+    signingSecretId: string;
   },
 ): Record<string, string> {
   try {

@@ -2,7 +2,7 @@
 // secret, Google's token endpoint for an OAuth secret, SQS with the alerts queue and its dead-letter queue, DynamoDB with the state table, optionally a TCP proxy on the SMTP path
 // and a throwaway CA, and the environment that points the functions at them. npm start, npm run
 // invoke, the benchmark and the tests all start it here; a new local service is added here once.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,13 @@ export interface LocalCloudOptions {
   settings?: Partial<FunctionSettings>;
   /** Start the state table (DynamoDB on loopback) and hand it to the functions; default true. */
   stateTable?: boolean;
+  /**
+   * ALERT_SILENCE_BASE_URL: where the silence links of the mails point (the local API). Without it,
+   * mails carry no link; the signing secret is created all the same.
+   */
+  silenceBaseUrl?: string;
+  /** The signing secret's key; default 32 fresh random bytes, base64. */
+  signingKey?: string;
 }
 
 export interface LocalCloud {
@@ -96,6 +103,10 @@ export interface LocalCloud {
   readonly secrets: SecretsEndpoint;
   /** The secret's value as stored (`null`: left out). */
   readonly secretValue: string | null;
+  /** The secret whose key signs silence links (ALERT_SIGNING_SECRET_ID). */
+  readonly signingSecretId: string;
+  /** ALERT_SILENCE_BASE_URL, when given. */
+  readonly silenceBaseUrl: string | undefined;
   /** Google's token endpoint and consent page (GOOGLE_OAUTH_TOKEN_URL). */
   readonly oauth: OAuthEndpoint;
   readonly signIn: LocalSignIn;
@@ -117,6 +128,12 @@ export interface LocalCloud {
 }
 
 export const LOCAL_SECRET_ID = 'local/gmail-alerts';
+export const LOCAL_SIGNING_SECRET_ID = 'local/gmail-alerts-signing';
+
+/** A signing secret's value as the stack's generated one looks: JSON `{"key": …}`, 32 random bytes by default. */
+export function signingSecretValue(key: string = randomBytes(32).toString('base64')): string {
+  return JSON.stringify({ key });
+}
 const defaultSettings: FunctionSettings = { alertTo: ['oncall@example.com'] };
 
 /** Where the functions reach SMTP: the proxy when there is one, else the server itself. */
@@ -156,6 +173,8 @@ export function functionEnvironment(
     stateTable: cloud.state?.tableName,
     repeatSeconds: settings.repeatSeconds,
     gmailDailyLimit: settings.gmailDailyLimit,
+    signingSecretId: cloud.signingSecretId,
+    silenceBaseUrl: cloud.silenceBaseUrl,
   });
   const optional = (name: string, value: string | undefined) =>
     value === undefined ? {} : { [name]: value };
@@ -232,7 +251,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const secretValue =
     options.secretValue === undefined ? secretFor(signIn, account, oauth) : options.secretValue;
   const secrets = await startSecretsEndpoint({
-    secrets: secretValue === null ? {} : { [secretId]: secretValue },
+    secrets: {
+      ...(secretValue === null ? {} : { [secretId]: secretValue }),
+      [LOCAL_SIGNING_SECRET_ID]: signingSecretValue(options.signingKey),
+    },
   });
   secrets.delayMs = options.secretDelayMs ?? 0;
   const sqs = await startSqsEndpoint();
@@ -245,6 +267,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     gmailImplicitTls,
     secrets,
     secretValue,
+    signingSecretId: LOCAL_SIGNING_SECRET_ID,
+    silenceBaseUrl: options.silenceBaseUrl,
     oauth,
     signIn,
     sqs,

@@ -19,7 +19,10 @@ export interface SecretsEndpoint {
   callsFor(id: string): number;
   /** ARN the endpoint reports for secret `name`. */
   arnOf(name: string): string;
-  /** Creates or rotates a secret; a new VersionId each time, as a rotation would. */
+  /**
+   * Creates or rotates a secret; a new VersionId each time, as a rotation would. The value it
+   * replaces stays readable as `VersionStage: 'AWSPREVIOUS'`, as after a rotation.
+   */
   setSecret(name: string, value: string): void;
   failNext(fault: SecretsFault, times?: number): void;
   close(): Promise<void>;
@@ -29,6 +32,8 @@ interface StoredSecret {
   value: string;
   versionId: string;
   createdDate: number;
+  /** The version a rotation moved to AWSPREVIOUS. */
+  previous?: { value: string; versionId: string; createdDate: number };
 }
 
 const faultErrors: Record<SecretsFault, () => AwsServiceError> = {
@@ -53,7 +58,15 @@ export async function startSecretsEndpoint(
   let calls = 0;
 
   const setSecret = (name: string, value: string) => {
-    secrets.set(name, { value, versionId: randomUUID(), createdDate: Date.now() / 1000 });
+    const before = secrets.get(name);
+    secrets.set(name, {
+      value,
+      versionId: randomUUID(),
+      createdDate: Date.now() / 1000,
+      ...(before
+        ? { previous: { value: before.value, versionId: before.versionId, createdDate: before.createdDate } }
+        : {}),
+    });
   };
   for (const [name, value] of Object.entries(options.secrets ?? {})) setSecret(name, value);
 
@@ -72,13 +85,22 @@ export async function startSecretsEndpoint(
         "Secrets Manager can't find the specified secret.",
       );
     }
+    const stage = String(input.VersionStage ?? 'AWSCURRENT');
+    const version = stage === 'AWSCURRENT' ? secret : stage === 'AWSPREVIOUS' ? secret.previous : undefined;
+    if (!version) {
+      throw new AwsServiceError(
+        400,
+        'ResourceNotFoundException',
+        `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+      );
+    }
     return {
       ARN: arnOf(name),
       Name: name,
-      SecretString: secret.value,
-      VersionId: secret.versionId,
-      VersionStages: ['AWSCURRENT'],
-      CreatedDate: secret.createdDate,
+      SecretString: version.value,
+      VersionId: version.versionId,
+      VersionStages: [stage],
+      CreatedDate: version.createdDate,
     };
   };
 

@@ -1,5 +1,7 @@
 // npm start: the whole product on this machine, nothing to configure. The real built handlers run
 // against a Gmail-like SMTP server, Secrets Manager, SQS and DynamoDB on loopback; mail lands in .outbox/.
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import {
   assertBuilt,
@@ -12,7 +14,13 @@ import type { LocalSignIn } from '../local/local-cloud.ts';
 import { type QueueRelay, startQueueRelay } from '../local/queue-relay.ts';
 import * as cli from './lib/cli.ts';
 import { type LocalApi, startLocalApi } from './lib/local-api.ts';
-import { DEMO_ACCOUNT, DEMO_SECRET_ID, type LocalStack, startLocalStack } from './lib/local-stack.ts';
+import {
+  activeSilences,
+  DEMO_ACCOUNT,
+  DEMO_SECRET_ID,
+  type LocalStack,
+  startLocalStack,
+} from './lib/local-stack.ts';
 
 const spec = {
   usage: 'npm start [-- options]',
@@ -48,7 +56,8 @@ const spec = {
       '  POST /alerts   an alert (JSON), header x-api-key → API Gateway event → http handler\n' +
       '  POST /events   an EventBridge event (or a PutEvents entry) → eventbridge handler\n' +
       '  POST /queue    an alert or EventBridge event onto the alerts queue → sqs handler\n' +
-      '  GET  /         the outbox, newest first; /messages/<id> shows one alert as HTML and text',
+      '  GET  /         the outbox, newest first; /messages/<id> shows one alert as HTML and text\n' +
+      '  GET|POST /silences/<token>   the "Silence…" link of a keyed mail → http handler (no API key)',
   ],
 } as const satisfies cli.CommandSpec;
 
@@ -81,11 +90,25 @@ const SECRET_HOLDS: Record<LocalSignIn, string> = {
   'service-account': 'a service account and its key',
 };
 
+/**
+ * A port free right now, for `--port 0`: the functions start before the API and must know its URL
+ * for the silence links in their mails.
+ */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((done) => probe.close(() => done()));
+  return port;
+}
+
 const clock = () => new Date().toTimeString().slice(0, 8);
 
 cli.runCommand(spec, async () => {
   const { values } = cli.parseCommandLine(spec);
-  const port = cli.integerOption('port', values.port ?? process.env.PORT, 3000, 0, 65535);
+  const askedPort = cli.integerOption('port', values.port ?? process.env.PORT, 3000, 0, 65535);
+  const port = askedPort === 0 ? await freePort() : askedPort;
   const outboxDir = resolve(values.outbox ?? process.env.OUTBOX_DIR ?? join(PROJECT_ROOT, '.outbox'));
   const apiKey = values['api-key'] ?? process.env.LOCAL_API_KEY ?? 'local-dev-key';
   const signIn = values['sign-in'] ?? 'app-password';
@@ -114,6 +137,7 @@ cli.runCommand(spec, async () => {
     stack = await startLocalStack({
       outboxDir,
       signIn: signIn as LocalSignIn,
+      silenceBaseUrl: `http://127.0.0.1:${port}`,
       onMail: (entry) =>
         log(
           `${cli.mark.ok()} mail: ${cli.bold(entry.subject)} → ${entry.to.join(', ')}  ${stack?.outbox.display(entry)}  ${api ? `${api.url}/messages/${entry.id}` : ''}`,
@@ -149,6 +173,7 @@ cli.runCommand(spec, async () => {
             ]),
           ),
         })),
+      silences: () => activeSilences(local),
       curl: (baseUrl) => curlLine(baseUrl, apiKey),
       log,
     });
@@ -193,7 +218,13 @@ cli.runCommand(spec, async () => {
       ),
       row('SQS', sqs.url, 'gmail-alerts-queue, gmail-alerts-dlq'),
       ...(state
-        ? [row('DynamoDB', state.url, `${state.tableName}: idempotency, repeat counts, quota and digests`)]
+        ? [
+            row(
+              'DynamoDB',
+              state.url,
+              `${state.tableName}: idempotency, repeat counts, silences, quota and digests`,
+            ),
+          ]
         : []),
       row(
         'Handlers',

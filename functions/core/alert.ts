@@ -143,6 +143,10 @@ export interface Alert {
    * instead of mailed since its last mail (see repeat-window.ts).
    */
   repeats?: { count: number; since: string };
+  /** Set by the delivery policy: the firing alerts of this key that a silence held back (see silences.ts). */
+  hidden?: { count: number; since: string };
+  /** Set by the delivery policy: the signed link that silences this alert's key (see signing-keys.ts). */
+  silenceUrl?: string;
 }
 
 function fieldName(path: readonly PropertyKey[]): string {

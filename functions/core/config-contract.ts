@@ -27,6 +27,8 @@ export const ENVIRONMENT_VARIABLES = {
   stateTable: 'ALERT_STATE_TABLE',
   repeatSeconds: 'ALERT_REPEAT_SECONDS',
   gmailDailyLimit: 'GMAIL_DAILY_LIMIT',
+  signingSecretId: 'ALERT_SIGNING_SECRET_ID',
+  silenceBaseUrl: 'ALERT_SILENCE_BASE_URL',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -90,6 +92,13 @@ export interface ContractSettings {
   repeatSeconds: number;
   /** Recipients the account may be sent to in a rolling 24 h; the quota guard digests from 80 % and holds at 100 %. */
   gmailDailyLimit: number;
+  /** The secret holding the key that signs silence links (JSON `{"key": …}`); without it, no link. */
+  signingSecretId: string | undefined;
+  /**
+   * Where the API answers, stage included (`https://…/prod`): mails of a keyed alert link to
+   * `<this>/silences/<token>`. Without it, no link is added.
+   */
+  silenceBaseUrl: string | undefined;
   logLevel: LogLevel;
   serviceName: string;
 }
@@ -102,7 +111,13 @@ export interface ContractSettings {
 export const STATE_TABLE_SCHEMA = {
   partitionKey: 'pk',
   ttlAttribute: 'expiresAt',
-  prefixes: { idempotency: 'idempotency#', repeat: 'repeat#', quota: 'quota#', digest: 'digest#' },
+  prefixes: {
+    idempotency: 'idempotency#',
+    repeat: 'repeat#',
+    quota: 'quota#',
+    digest: 'digest#',
+    silence: 'silence#',
+  },
 } as const;
 
 /**
@@ -197,6 +212,25 @@ function tokenUrl(text: string): string {
     );
   }
   return url.href;
+}
+
+/** The API's base URL: https, or plain http on loopback (the local run); kept without a trailing slash. */
+function apiBaseUrl(text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  const loopbackHttp = url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  if (
+    !url ||
+    (url.protocol !== 'https:' && !loopbackHttp) ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash
+  ) {
+    throw new SettingProblemError(
+      `must be the API's https:// URL with its stage, like https://abc123.execute-api.eu-west-1.amazonaws.com/prod, got "${text}"`,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 const formatList = (values: string[]) => values.join(',');
@@ -312,6 +346,8 @@ const RULES: {
   alertHeaders: { parse: customHeaders, format: (value: Record<string, string>) => JSON.stringify(value) },
   repeatSeconds: { parse: wholeNumber(0, 30 * 86400) },
   gmailDailyLimit: { parse: wholeNumber(10, 100000) },
+  signingSecretId: { parse: (text) => text },
+  silenceBaseUrl: { parse: apiBaseUrl },
   logLevel: {
     parse: (text) => {
       const level = text.toUpperCase();
@@ -421,6 +457,8 @@ export function readContract(env: Env): ContractSettings {
     stateTable: read('stateTable'),
     repeatSeconds: read('repeatSeconds') ?? CONTRACT_DEFAULTS.repeatSeconds,
     gmailDailyLimit: read('gmailDailyLimit') ?? CONTRACT_DEFAULTS.gmailDailyLimit,
+    signingSecretId: read('signingSecretId'),
+    silenceBaseUrl: read('silenceBaseUrl'),
     logLevel: read('logLevel') ?? CONTRACT_DEFAULTS.logLevel,
     serviceName: read('serviceName') ?? CONTRACT_DEFAULTS.serviceName,
   };

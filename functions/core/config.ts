@@ -34,6 +34,10 @@ export interface AlertConfig {
   repeatSeconds: number;
   /** Recipients a rolling 24 h may reach before the quota guard holds alerts. */
   gmailDailyLimit: number;
+  /** The secret whose key signs silence links (ALERT_SIGNING_SECRET_ID). */
+  signingSecretId: string | undefined;
+  /** The API's URL with its stage (ALERT_SILENCE_BASE_URL); with the signing secret, mails carry a silence link. */
+  silenceBaseUrl: string | undefined;
 }
 
 function allowList(entries: string[] | undefined, alertTo: string[]): RecipientAllowList {
@@ -84,5 +88,7 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
     stateTable: settings.stateTable,
     repeatSeconds: settings.repeatSeconds,
     gmailDailyLimit: settings.gmailDailyLimit,
+    signingSecretId: settings.signingSecretId,
+    silenceBaseUrl: settings.silenceBaseUrl,
   };
 }

@@ -8,6 +8,8 @@ import { type AlertOrigin, enqueueAlert, enqueueDigestSending, sendToDeadLetterQ
 import { DIGEST_INTERVAL_SECONDS, type QuotaGuard, type QuotaUsage } from './quota-guard.ts';
 import type { Admission } from './repeat-window.ts';
 import type { AlertRuntime } from './runtime.ts';
+import { silenceLinkOf } from './signing-keys.ts';
+import type { SilenceVerdict } from './silences.ts';
 import { reportStateStoreFailure, StateStoreError } from './state-store.ts';
 
 /** What became of one recipient of an alert that reached at least one of them (or could be split). */
@@ -25,6 +27,8 @@ export type DeliveryOutcome =
   | { status: 'delivered'; messageId: string; recipients: RecipientOutcome[] }
   /** A firing alert of a key mailed within ALERT_REPEAT_SECONDS: counted, told in the key's next mail. */
   | { status: 'counted'; repeats: number; since: string; lastMailAt: string }
+  /** A firing alert of a silenced key: counted, told in the key's first mail after the silence. */
+  | { status: 'silenced'; hidden: number; until: string }
   /** Near GMAIL_DAILY_LIMIT: in the pending digest of its recipients, sent within minutes. */
   | { status: 'folded' }
   /** HTTP only: the whole alert waits on the alerts queue for a later attempt. */
@@ -118,9 +122,20 @@ export async function deliverOrPark(
   const { config, sender } = runtime;
   let alert: Alert;
   let admission: Admission | undefined;
+  let silence: SilenceVerdict | undefined;
   let receipt: DeliveryReceipt;
   try {
     alert = toAlert();
+    silence = await silenced(runtime, origin, alert);
+    if (silence.action === 'hide') {
+      logger.info("Alert counted under its key's silence; not mailed", {
+        ...origin,
+        dedupKey: alert.dedupKey,
+        hidden: silence.hidden,
+        until: silence.until,
+      });
+      return { status: 'silenced', hidden: silence.hidden, until: silence.until };
+    }
     admission = await admit(runtime, origin, alert);
     if (admission.action === 'count') {
       logger.info('Alert counted as a repeat of its key; not mailed', {
@@ -145,10 +160,21 @@ export async function deliverOrPark(
       return { status: 'folded' };
     }
     const { repeats } = admission;
-    receipt = await sender.send(repeats ? { ...alert, repeats } : alert, { deadlineMs });
+    const hidden = silence.hidden;
+    const silenceUrl = await silenceLink(runtime, origin, alert);
+    receipt = await sender.send(
+      {
+        ...alert,
+        ...(repeats ? { repeats } : {}),
+        ...(hidden ? { hidden } : {}),
+        ...(silenceUrl ? { silenceUrl } : {}),
+      },
+      { deadlineMs },
+    );
   } catch (error) {
     // Not mailed: the key's window is given back, so the retry, the hold or the redrive is mailed.
     if (admission?.action === 'send') await admission.release();
+    if (silence?.action === 'pass') await silence.release();
     if (!(error instanceof AlertError)) {
       logger.error('Alert not delivered: unexpected error; left for retry', {
         ...origin,
@@ -165,6 +191,7 @@ export async function deliverOrPark(
   } catch (error) {
     // The trigger sends the whole alert again: that attempt must be mailed, not counted.
     await admission.release();
+    await silence.release();
     throw error;
   }
   logger.info('Alert delivered', {
@@ -280,6 +307,36 @@ export function recipientCopy(alert: Alert, address: string): string {
 function admit(runtime: AlertRuntime, origin: AlertOrigin, alert: Alert): Promise<Admission> | Admission {
   if (!runtime.state || origin.recipient !== undefined) return MAIL_WITHOUT_STATE;
   return runtime.state.repeats.admit(alert, { trigger: origin.trigger, id: origin.id });
+}
+
+/**
+ * The key's silence's say on an alert. Copies for one recipient finish a mail already let through,
+ * so they are never held back.
+ */
+function silenced(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  alert: Alert,
+): Promise<SilenceVerdict> | SilenceVerdict {
+  if (!runtime.state || origin.recipient !== undefined) return PASS_WITHOUT_STATE;
+  return runtime.state.silences.admit(alert, { trigger: origin.trigger, id: origin.id });
+}
+
+/** The signed "Silence…" link of a keyed alert; a link that cannot be signed is left out, never the mail. */
+async function silenceLink(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  alert: Alert,
+): Promise<string | undefined> {
+  try {
+    return await silenceLinkOf(alert, runtime.config);
+  } catch (error) {
+    logger.warn('Silence link could not be signed; the alert is mailed without it', {
+      ...origin,
+      ...describeFailure(error),
+    });
+    return undefined;
+  }
 }
 
 /** Who is told that the guard holds: ALERT_TO, or the held alert's own recipients without it. */
@@ -442,6 +499,8 @@ export async function deliverDigest(
   });
   return 'delivered';
 }
+
+const PASS_WITHOUT_STATE: SilenceVerdict = { action: 'pass', hidden: undefined, release: async () => {} };
 
 const MAIL_WITHOUT_STATE: Admission = { action: 'send', repeats: undefined, release: async () => {} };
 

@@ -55,13 +55,19 @@ const refusal = (address: string, failure: DeliveryError) => ({
  * The answer to `POST /alerts`, per recipient: `accepted` got it, `queued` wait on the alerts queue
  * in a copy addressed to them, `refused` never will (with class, reason and advice). 200 when anyone
  * got it, 202 when it waits for everyone still to get it, 502 when nobody will. A repeat of a key
- * mailed within ALERT_REPEAT_SECONDS is answered 202 `{counted: true, repeats, since, lastMailAt}`.
+ * mailed within ALERT_REPEAT_SECONDS is answered 202 `{counted: true, repeats, since, lastMailAt}`, a
+ * firing alert of a silenced key 202 `{silenced: true, hidden, until}`.
  */
 export function deliveryAnswer(outcome: DeliveryOutcome): APIGatewayProxyResult {
   if (outcome.status === 'counted') {
     // Taken, and told in the key's next mail: nothing to send again.
     const { repeats, since, lastMailAt } = outcome;
     return json(202, { counted: true, repeats, since, lastMailAt });
+  }
+  if (outcome.status === 'silenced') {
+    // Its key is silenced: counted, and told in the key's first mail after the silence.
+    const { hidden, until } = outcome;
+    return json(202, { silenced: true, hidden, until });
   }
   if (outcome.status === 'folded') {
     // Near Gmail's daily limit: in the digest of its recipients, which goes out within minutes.

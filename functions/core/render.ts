@@ -34,6 +34,14 @@ export function repeatLine(repeats: { count: number; since: string }): string {
   return `Stands for ${repeats.count} ${repeats.count === 1 ? 'repeat' : 'repeats'} since ${repeats.since}`;
 }
 
+/** What a mail tells after a silence: the firing alerts of its key that the silence held back. */
+export function hiddenLine(hidden: { count: number; since: string }): string {
+  return `${hidden.count} ${hidden.count === 1 ? 'alert was' : 'alerts were'} hidden by a silence since ${hidden.since}`;
+}
+
+/** The words of the link that silences a key, in both parts. */
+export const SILENCE_LINK_TITLE = 'Silence…';
+
 /** The state in one word, first in every mail: `RESOLVED`, or the severity while the problem goes on. */
 export function stateLabel(alert: Pick<Alert, 'severity' | 'status'>): string {
   return alert.status === 'resolved' ? 'RESOLVED' : alert.severity.toUpperCase();
@@ -59,6 +67,7 @@ function metaLines(alert: Alert): string[] {
 function textPart(alert: Alert): string {
   const lines = [`${stateLabel(alert)}: ${alert.subject}`];
   if (alert.repeats) lines.push(repeatLine(alert.repeats));
+  if (alert.hidden) lines.push(hiddenLine(alert.hidden));
   if (alert.text) lines.push(alert.text);
   lines.push('');
   const fields = Object.entries(alert.fields);
@@ -70,6 +79,7 @@ function textPart(alert: Alert): string {
     for (const link of alert.links) lines.push(`${link.title}: ${link.url}`);
     lines.push('');
   }
+  if (alert.silenceUrl) lines.push(`${SILENCE_LINK_TITLE} ${alert.silenceUrl}`, '');
   lines.push(...metaLines(alert));
   return `${lines.join('\n')}\n`;
 }
@@ -109,12 +119,18 @@ function htmlPart(alert: Alert, subject: string): string {
     alert.repeats
       ? `<p style="margin:0 0 12px;font-weight:bold">${escapeHtml(repeatLine(alert.repeats))}</p>`
       : '',
+    alert.hidden
+      ? `<p style="margin:0 0 12px;font-weight:bold">${escapeHtml(hiddenLine(alert.hidden))}</p>`
+      : '',
     alert.text ? `<p style="white-space:pre-wrap;margin:0 0 12px">${escapeHtml(alert.text)}</p>` : '',
     rows
       ? `<table style="border-collapse:collapse;margin:8px 0;width:100%;table-layout:fixed">${rows}</table>`
       : '',
     links ? `<ul style="padding-left:20px">${links}</ul>` : '',
     event,
+    alert.silenceUrl
+      ? `<p style="margin:12px 0"><a href="${escapeHtml(alert.silenceUrl)}">${escapeHtml(SILENCE_LINK_TITLE)}</a></p>`
+      : '',
     `<p style="color:#757575;font-size:12px">${meta}</p>`,
     '</div></body></html>',
   ].join('');

@@ -7,12 +7,15 @@ import { describeFailure, logger } from './logger.ts';
 import type { AlertOrigin } from './queues.ts';
 import { QuotaGuard } from './quota-guard.ts';
 import { RepeatWindow } from './repeat-window.ts';
+import { SilenceStore } from './silences.ts';
 import { createStateClients } from './state-store.ts';
 
 /** What the functions keep in the state table (ALERT_STATE_TABLE). */
 export interface AlertState {
   /** The repeat interval per dedupKey. */
   repeats: RepeatWindow;
+  /** Silences per key, set from the link in a mail: firing alerts of a silenced key are counted. */
+  silences: SilenceStore;
   /** Gmail's daily sending quota, counted: digests from 80 %, holds at 100 %. */
   quota: QuotaGuard;
   /** Delivery once per message id, event id or Idempotency-Key, for one trigger. */
@@ -33,6 +36,7 @@ function stateOf(config: AlertConfig): AlertState | undefined {
   const byTrigger = new Map<AlertOrigin['trigger'], DeliverOnce>();
   return {
     repeats: new RepeatWindow(clients, config.repeatSeconds),
+    silences: new SilenceStore(clients),
     quota: new QuotaGuard(clients, config.gmailDailyLimit),
     once(trigger) {
       let once = byTrigger.get(trigger);

@@ -12,7 +12,9 @@ export type StateOperation =
   | 'repeat-release'
   | 'quota-check'
   | 'quota-fold'
-  | 'quota-count';
+  | 'quota-count'
+  | 'silence-check'
+  | 'silence-release';
 
 /** The state table did not answer as expected; the alert goes out without it. */
 export class StateStoreError extends Error {

@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
+import httpRouterHandler from '@middy/http-router';
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyEventV2,
@@ -12,7 +13,9 @@ import { sendDeadline } from '../core/deadline.ts';
 import { deliverOrPark } from '../core/deliver-or-park.ts';
 import { deliveryAnswer, idempotencyKeyOf, toHttpError } from '../core/http-response.ts';
 import { describeFailure, logger } from '../core/logger.ts';
-import { deliverOnce, initRuntime } from '../core/runtime.ts';
+import { type AlertRuntime, deliverOnce, initRuntime } from '../core/runtime.ts';
+import { notFoundPage, unavailablePage } from '../core/silence-pages.ts';
+import { handleSilenceRequest } from '../core/silence-requests.ts';
 
 const runtime = initRuntime();
 
@@ -50,9 +53,10 @@ async function handleAlertRequest(
   );
 }
 
-/** API Gateway `POST /alerts` (REST v1 proxy or HTTP API v2 events). */
-export const handler = middy<APIGatewayProxyEvent | APIGatewayProxyEventV2, APIGatewayProxyResult>()
-  .use(injectLambdaContext(logger))
+type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
+
+/** `POST /alerts`: an alert, answered in JSON. */
+const alertRoute = middy<HttpEvent, APIGatewayProxyResult>()
   .use(
     httpErrorHandler({
       logger: false,
@@ -67,3 +71,36 @@ export const handler = middy<APIGatewayProxyEvent | APIGatewayProxyEventV2, APIG
     },
   })
   .handler(handleAlertRequest);
+
+/** `GET` and `POST /silences/{token}`: the pages of a silence link (silence-requests.ts). */
+const silenceRoute = (method: 'GET' | 'POST') =>
+  middy<HttpEvent, APIGatewayProxyResult>().handler((event) => {
+    let current: AlertRuntime;
+    try {
+      current = runtime();
+    } catch {
+      // The configuration error was logged at cold start; the page says only that nothing changed.
+      return unavailablePage(500);
+    }
+    return handleSilenceRequest(current, event, method);
+  });
+
+/**
+ * API Gateway (REST v1 proxy or HTTP API v2 events): `POST /alerts` with the API key, and the silence
+ * link's `GET`/`POST /silences/{token}` without one (the token is the credential). A POST to any other
+ * path is an alert, as it was before the routes existed; anything else is a 404 page.
+ */
+export const handler = middy<HttpEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger))
+  .handler(
+    httpRouterHandler<HttpEvent, APIGatewayProxyResult>({
+      routes: [
+        { method: 'POST', path: '/alerts', handler: alertRoute },
+        { method: 'GET', path: '/silences/{token}', handler: silenceRoute('GET') },
+        { method: 'POST', path: '/silences/{token}', handler: silenceRoute('POST') },
+        // Dynamic routes are tried in order, so this one only takes what the silence route did not.
+        { method: 'POST', path: '/{proxy+}', handler: alertRoute },
+      ],
+      notFoundResponse: () => notFoundPage(),
+    }) as never,
+  );

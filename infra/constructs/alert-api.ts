@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   ApiKey,
@@ -19,6 +19,8 @@ import type { ApiAuth } from '../config.ts';
 export const STAGE_NAME = 'v1';
 /** Ceiling for the whole stage, whoever calls. */
 export const STAGE_THROTTLE = { rateLimit: 10, burstLimit: 20 } as const;
+/** Per silence-link method (GET and POST /silences/{token}), under the stage ceiling: people, not systems. */
+export const SILENCE_THROTTLE = { rateLimit: 2, burstLimit: 5 } as const;
 /** Per API key, under the stage ceiling. */
 export const API_KEY_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
 
@@ -63,6 +65,13 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 export class AlertApi extends Construct {
   readonly api: RestApi;
   readonly method: Method;
+  /** `GET` and `POST /silences/{token}`: the silence link's pages, without an API key. */
+  readonly silenceMethods: Method[];
+  /**
+   * The API's URL with its stage, built from the API's id so that it does not depend on the stage
+   * (whose deployment depends on the methods, and so on the function that is given this URL).
+   */
+  readonly baseUrlWithoutStageDependency: string;
   readonly apiKey: ApiKey | undefined;
   /** The full URL of `POST /alerts`. */
   readonly alertsUrl: string;
@@ -97,6 +106,16 @@ export class AlertApi extends Construct {
         tracingEnabled: true,
         throttlingRateLimit: STAGE_THROTTLE.rateLimit,
         throttlingBurstLimit: STAGE_THROTTLE.burstLimit,
+        methodOptions: {
+          '/silences/{token}/GET': {
+            throttlingRateLimit: SILENCE_THROTTLE.rateLimit,
+            throttlingBurstLimit: SILENCE_THROTTLE.burstLimit,
+          },
+          '/silences/{token}/POST': {
+            throttlingRateLimit: SILENCE_THROTTLE.rateLimit,
+            throttlingBurstLimit: SILENCE_THROTTLE.burstLimit,
+          },
+        },
       },
     });
 
@@ -131,6 +150,40 @@ export class AlertApi extends Construct {
       props.auth === 'iam' ? { authorizationType: AuthorizationType.IAM } : { apiKeyRequired: true },
     );
     this.alertsUrl = this.api.urlForPath('/alerts');
+
+    // The token in the path is the credential (signed, expiring, for one key); an API key or SigV4
+    // cannot be asked of a person who taps a link in a mail.
+    const silence = this.api.root.addResource('silences').addResource('{token}');
+    const integration = new LambdaIntegration(props.handler);
+    this.silenceMethods = (['GET', 'POST'] as const).map((httpMethod) =>
+      silence.addMethod(httpMethod, integration, {
+        apiKeyRequired: false,
+        authorizationType: AuthorizationType.NONE,
+      }),
+    );
+    for (const method of this.silenceMethods) {
+      Validations.of(method).acknowledge(
+        {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'The silence link is opened from a mail by a person, who has no API key or AWS credentials: the token in the path is the credential (HMAC-SHA256 over the key, the stack and an expiry of 7 days), checked by the function before anything is read or written; the method is throttled on its own under the stage.',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason:
+            'The people who follow a silence link are mail recipients, not Cognito users; the signed token in the path authorises that one key, for 7 days.',
+        },
+      );
+    }
+    this.baseUrlWithoutStageDependency = Fn.join('', [
+      'https://',
+      this.api.restApiId,
+      '.execute-api.',
+      Aws.REGION,
+      '.',
+      Aws.URL_SUFFIX,
+      `/${STAGE_NAME}`,
+    ]);
 
     if (props.auth === 'apiKey') {
       this.apiKey = new ApiKey(this, 'ApiKey', {

@@ -1,5 +1,6 @@
 // The local HTTP front door: API Gateway for POST /alerts (API key checked, REST v1 proxy event to the
-// real http handler), POST /events for EventBridge, POST /queue for SQS, and the outbox pages.
+// real http handler) and GET/POST /silences/{token} (no key: the token is the credential), POST
+// /events for EventBridge, POST /queue for SQS, and the outbox pages.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -7,7 +8,14 @@ import { apiGatewayEvent, eventBridgeEvent, gatewayResponse } from '../../local/
 import type { LambdaHost } from '../../local/lambda-host.ts';
 import type { QueueRelay } from '../../local/queue-relay.ts';
 import type { Outbox } from './outbox.ts';
-import { type DeadLetter, messagePage, notFoundPage, outboxPage, threadPage } from './outbox-page.ts';
+import {
+  type ActiveSilence,
+  type DeadLetter,
+  messagePage,
+  notFoundPage,
+  outboxPage,
+  threadPage,
+} from './outbox-page.ts';
 
 /** API Gateway's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -32,6 +40,8 @@ export interface LocalApiOptions {
   relay: QueueRelay;
   /** Parked alerts to list under the outbox. */
   deadLetters: () => DeadLetter[];
+  /** Keys silenced now, to list above the outbox (from the local state table). */
+  silences?: () => Promise<ActiveSilence[]>;
   /** The ready-to-paste curl line, shown on the empty outbox page. */
   curl: (baseUrl: string) => string;
   log: (line: string) => void;
@@ -120,6 +130,42 @@ async function postAlert(api: ApiState, request: IncomingMessage, response: Serv
   response.writeHead(answer.status, answer.headers).end(answer.body);
 }
 
+/**
+ * GET and POST /silences/{token}: the silence link's pages, straight to the http handler as API
+ * Gateway sends them (no API key: the stack's methods ask for none).
+ */
+async function silenceRequest(
+  api: ApiState,
+  request: IncomingMessage,
+  response: ServerResponse,
+  token: string,
+) {
+  const body = request.method === 'POST' ? await readBody(request) : '';
+  const event = apiGatewayEvent(request, body, '');
+  const invocation = await api.options.host.invoke<APIGatewayProxyResult>('http', {
+    ...event,
+    resource: '/silences/{token}',
+    pathParameters: { token },
+    body: request.method === 'POST' ? body : null,
+    requestContext: {
+      ...event.requestContext,
+      resourcePath: '/silences/{token}',
+      identity: { ...event.requestContext.identity, apiKey: null, apiKeyId: null },
+    },
+  });
+  if (!invocation.ok) {
+    api.options.log(
+      `${request.method} /silences → http handler failed: ${invocation.error.errorType}: ${invocation.error.errorMessage}`,
+    );
+    return sendJson(response, 502, { message: 'Internal server error' });
+  }
+  const answer = gatewayResponse(invocation.result);
+  api.options.log(
+    `${request.method} /silences/… → http handler ${answer.status}, ${invocation.durationMs} ms`,
+  );
+  response.writeHead(answer.status, answer.headers).end(answer.body);
+}
+
 /** POST /events: an EventBridge event (or a PutEvents entry) to the eventbridge handler. */
 async function postEvent(api: ApiState, request: IncomingMessage, response: ServerResponse) {
   let input: unknown;
@@ -163,6 +209,7 @@ async function getPage(api: ApiState, path: string, response: ServerResponse) {
     const html = outboxPage({
       entries,
       deadLetters: api.options.deadLetters(),
+      silences: (await api.options.silences?.()) ?? [],
       outboxDir: api.options.outbox.shownDir,
       curl: api.options.curl(api.baseUrl),
     });
@@ -218,6 +265,11 @@ async function route(api: ApiState, request: IncomingMessage, response: ServerRe
     '/events': postEvent,
     '/queue': postQueue,
   };
+  const token = /^\/silences\/([^/]+)$/.exec(path)?.[1];
+  if (token) {
+    if (method !== 'GET' && method !== 'POST') throw new HttpProblem(405, 'a silence link takes GET or POST');
+    return silenceRequest(api, request, response, token);
+  }
   const post = posts[path];
   if (post) {
     if (method !== 'POST') throw new HttpProblem(405, `${path} takes POST`);

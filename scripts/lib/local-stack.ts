@@ -1,7 +1,11 @@
 // The local cloud as npm start and npm run invoke use it: the demo account, a fresh CA, and every
 // message the Gmail-like server accepts saved to the outbox.
 
-import { ENVIRONMENT_VARIABLES, parseSetting } from '../../functions/core/config-contract.ts';
+import {
+  ENVIRONMENT_VARIABLES,
+  parseSetting,
+  STATE_TABLE_SCHEMA,
+} from '../../functions/core/config-contract.ts';
 import { testGmailAccount } from '../../local/gmail-server.ts';
 import {
   LOCAL_SECRET_ID,
@@ -11,6 +15,7 @@ import {
 } from '../../local/local-cloud.ts';
 import { MAX_RECEIVE_COUNT } from '../../local/queue-relay.ts';
 import { type Outbox, type OutboxEntry, openOutbox } from './outbox.ts';
+import type { ActiveSilence } from './outbox-page.ts';
 
 /** The demo account: what the local secret holds and the local Gmail-like server accepts. */
 export const DEMO_ACCOUNT = testGmailAccount;
@@ -29,6 +34,8 @@ export interface LocalStackOptions {
   onMail?: (entry: OutboxEntry) => void;
   /** The secret's shape: the demo App Password (default), or OAuth tokens from the local token endpoint. */
   signIn?: LocalSignIn;
+  /** Where the local API will listen: the mails' silence links point there. */
+  silenceBaseUrl?: string;
 }
 
 /** Starts the local cloud with the demo account and a fresh CA, saving received mail in the outbox. */
@@ -39,6 +46,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secretId: DEMO_SECRET_ID,
     signIn: options.signIn ?? 'app-password',
     freshCa: true,
+    ...(options.silenceBaseUrl ? { silenceBaseUrl: options.silenceBaseUrl } : {}),
     gmail: {
       onMessage: async (message) => {
         const entry = await outbox.save(message.raw);
@@ -56,4 +64,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   });
   return Object.assign(cloud, { outbox });
+}
+
+/** The keys silenced now, read from the local state table (for the outbox page). */
+export async function activeSilences(stack: LocalCloud): Promise<ActiveSilence[]> {
+  const prefix = STATE_TABLE_SCHEMA.prefixes.silence;
+  const now = Date.now();
+  return ((await stack.state?.items()) ?? [])
+    .filter((item) => String(item.pk).startsWith(prefix) && Number(item.until) > now)
+    .map((item) => ({
+      key: String(item.pk).slice(prefix.length),
+      subject: String(item.subject ?? ''),
+      until: Number(item.until),
+      untilResolved: item.untilResolved === true,
+      hidden: Number(item.hidden ?? 0),
+    }))
+    .sort((a, b) => a.until - b.until);
 }

@@ -3,6 +3,17 @@
 import { escapeHtml } from '../../functions/core/render.ts';
 import type { OutboxEntry, OutboxMessage } from './outbox.ts';
 
+/** A key silenced now, as the local state table holds it. */
+export interface ActiveSilence {
+  key: string;
+  subject: string;
+  /** When it ends (epoch ms). */
+  until: number;
+  untilResolved: boolean;
+  /** Firing alerts held back so far. */
+  hidden: number;
+}
+
 /** A parked alert as the local dead-letter queue holds it. */
 export interface DeadLetter {
   body: string;
@@ -109,9 +120,16 @@ function deadLetterItem(letter: DeadLetter): string {
 export function outboxPage(input: {
   entries: OutboxEntry[];
   deadLetters: DeadLetter[];
+  /** Keys silenced now (default none). */
+  silences?: ActiveSilence[];
   outboxDir: string;
   curl: string;
 }): string {
+  const silences = input.silences ?? [];
+  const silenced =
+    silences.length > 0
+      ? `<h2>Silenced now (${silences.length})</h2><ol class="mails silences">${silences.map(silenceItem).join('')}</ol>`
+      : '';
   const list =
     input.entries.length > 0
       ? `<ol class="mails">${conversationsOf(input.entries)
@@ -125,9 +143,15 @@ export function outboxPage(input: {
   return page(
     `Outbox (${input.entries.length}) · gmail-alerts local`,
     `<header><h1>Outbox</h1><p>Alerts the local Gmail-like server received, newest first · files in <code>${escapeHtml(input.outboxDir)}</code> · this page refreshes every 5 s</p></header>
-<main><h2>${input.entries.length} alert${input.entries.length === 1 ? '' : 's'}</h2>${list}${parked}</main>`,
+<main>${silenced}<h2>${input.entries.length} alert${input.entries.length === 1 ? '' : 's'}</h2>${list}${parked}</main>`,
     '<meta http-equiv="refresh" content="5">',
   );
+}
+
+function silenceItem(silence: ActiveSilence): string {
+  const until = silence.untilResolved ? 'until resolved' : `until ${time(new Date(silence.until))}`;
+  const hidden = `${silence.hidden} alert${silence.hidden === 1 ? '' : 's'} held back`;
+  return `<li class="mail silence"><span class="subject">${escapeHtml(silence.subject)}</span><div class="meta">key <code>${escapeHtml(silence.key)}</code> · silenced ${escapeHtml(until)} · <span class="hidden-count">${hidden}</span></div></li>`;
 }
 
 /** One message: its headers, its HTML part in a sandboxed frame, and its text part. */

@@ -147,8 +147,11 @@ describe('npx cdk synth', { timeout: 2 * SYNTH_TIMEOUT_MS }, () => {
     expect(code, output).toBe(0);
     const all = resources(outdir);
     expect(all.filter((resource) => resource.Type === 'AWS::ApiGateway::Account')).toEqual([]);
-    const [secret, ...others] = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret');
+    // The Gmail secret has no generated value; the other secret is the generated signing key.
+    const secrets = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret');
+    const [secret, ...others] = secrets.filter((resource) => !resource.Properties.GenerateSecretString);
     expect(others).toEqual([]);
+    expect(secrets).toHaveLength(2);
     expect(secret).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(secret?.Properties.SecretString).toBeUndefined();
     const alarmRule = all.find(
@@ -159,6 +162,39 @@ describe('npx cdk synth', { timeout: 2 * SYNTH_TIMEOUT_MS }, () => {
     expect(alarmRule?.Properties.EventPattern).toMatchObject({
       detail: { alarmName: [{ 'anything-but': { prefix: 'GmailAlerts/' } }] },
     });
+  });
+
+  it('synthesizes the generated signing secret, the silence routes without an API key and their environment', async () => {
+    const { code, output, outdir } = await runs.none;
+    expect(code, output).toBe(0);
+    const all = resources(outdir);
+    const signing = all.find(
+      (resource) =>
+        resource.Type === 'AWS::SecretsManager::Secret' && resource.Properties.GenerateSecretString,
+    );
+    expect(signing?.Properties.GenerateSecretString).toMatchObject({
+      GenerateStringKey: 'key',
+      PasswordLength: 64,
+    });
+    const methods = all.filter((resource) => resource.Type === 'AWS::ApiGateway::Method');
+    expect(
+      methods.map((method) => [method.Properties.HttpMethod, method.Properties.ApiKeyRequired]).sort(),
+    ).toEqual([
+      ['GET', false],
+      ['POST', false],
+      ['POST', true],
+    ]);
+    const variablesOf = (resource: TemplateResource) =>
+      (resource.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {};
+    const linking = alertFunctions(outdir)
+      .map(variablesOf)
+      .filter((variables) => variables.ALERT_SILENCE_BASE_URL !== undefined);
+    expect(linking).toHaveLength(3);
+    for (const variables of linking) {
+      expect(variables.ALERT_SIGNING_SECRET_ID).toMatchObject({ Ref: expect.any(String) });
+      expect(JSON.stringify(variables.ALERT_SILENCE_BASE_URL)).toContain('.execute-api.');
+    }
   });
 
   it('refuses to synthesize without -c alertTo, saying what it is, and writes no template', async () => {

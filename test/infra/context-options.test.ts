@@ -7,10 +7,15 @@ import {
   createApp,
   FUNCTION_NAMES,
   functionId,
+  logicalId,
   NETWORK_MODES,
   roleStatements,
   synth,
 } from './stack-template.ts';
+
+/** The stage-wide method settings (`/*`), without the silence routes' own throttle. */
+const stageWide = (stage: Record<string, { MethodSettings?: { ResourcePath: string }[] }> | undefined) =>
+  stage?.Properties?.MethodSettings?.filter((setting) => setting.ResourcePath === '/*');
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:gmail-alerts/smtp-AbCdEf';
 
@@ -63,14 +68,18 @@ describe('a customised deployment', () => {
   });
 
   it('reads the existing secret from secretArn, creates none, and may read only that ARN', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // The one secret created is the generated key that signs silence links.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    const signingSecret = { Ref: logicalId(result, result.stack.signingSecret.secret) };
     for (const name of FUNCTION_NAMES) {
       expect(environment(name).GMAIL_SECRET_ID).toBe(SECRET_ARN);
       const secretStatements = roleStatements(result, name).filter((statement) =>
         actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
       );
       expect(secretStatements.length).toBeGreaterThan(0);
-      for (const statement of secretStatements) expect(statement.Resource).toBe(SECRET_ARN);
+      expect(secretStatements.flatMap((statement) => statement.Resource)).toEqual(
+        name === 'doctor' ? [SECRET_ARN] : [SECRET_ARN, signingSecret],
+      );
     }
   });
 
@@ -180,7 +189,7 @@ describe('API Gateway options', () => {
       requestId: '$context.requestId',
       status: '$context.status',
     });
-    expect(stage?.Properties.MethodSettings).toEqual([
+    expect(stageWide(stage)).toEqual([
       expect.objectContaining({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: false }),
     ]);
     template.hasResourceProperties('AWS::Logs::LogGroup', {
@@ -192,7 +201,7 @@ describe('API Gateway options', () => {
   it('turns per-method metrics on with apiDetailedMetrics=true', () => {
     const { template } = synth({ apiDetailedMetrics: true });
     const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
-    expect(stage?.Properties.MethodSettings).toEqual([expect.objectContaining({ MetricsEnabled: true })]);
+    expect(stageWide(stage)).toEqual([expect.objectContaining({ MetricsEnabled: true })]);
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
 });

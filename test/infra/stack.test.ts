@@ -2,10 +2,16 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_TIMEOUTS, type FunctionName } from '../../infra/alerting-stack.ts';
-import { API_KEY_THROTTLE, STAGE_THROTTLE } from '../../infra/constructs/alert-api.ts';
+import {
+  API_KEY_THROTTLE,
+  SILENCE_THROTTLE,
+  STAGE_NAME,
+  STAGE_THROTTLE,
+} from '../../infra/constructs/alert-api.ts';
 import { EVENT_RETRY } from '../../infra/constructs/alert-events.ts';
 import { FUNCTION_MEMORY_MB } from '../../infra/constructs/alert-function.ts';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/alert-queue.ts';
+import { SIGNING_KEY_LENGTH } from '../../infra/constructs/signing-secret.ts';
 import {
   ALERT_TO,
   actionsOf,
@@ -50,6 +56,9 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
   const dlqId = logicalId(result, stack.queue.deadLetterQueue);
   const dlqArn = { 'Fn::GetAtt': [dlqId, 'Arn'] };
   const secretId = logicalId(result, stack.gmailSecret.secret as never);
+  const signingId = logicalId(result, stack.signingSecret.secret);
+  const apiId = logicalId(result, stack.api.api);
+  const renders = (name: FunctionName) => name !== 'doctor';
 
   describe('functions', () => {
     it('deploy the four bundles on Node.js 24, arm64, with explicit memory, timeout and active tracing', () => {
@@ -91,6 +100,26 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           GMAIL_DAILY_LIMIT: '500',
           ALERT_TO: ALERT_TO,
           ALERT_STACK_NAME: stack.stackName,
+          ALERT_SIGNING_SECRET_ID: { Ref: signingId },
+          // Built from the API's id, so the function does not depend on the stage that depends on it.
+          ...(renders(name)
+            ? {
+                ALERT_SILENCE_BASE_URL: {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'https://',
+                      { Ref: apiId },
+                      '.execute-api.',
+                      { Ref: 'AWS::Region' },
+                      '.',
+                      { Ref: 'AWS::URLSuffix' },
+                      `/${STAGE_NAME}`,
+                    ],
+                  ],
+                },
+              }
+            : {}),
           POWERTOOLS_SERVICE_NAME: 'gmail-alerts',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           NODE_OPTIONS: '--enable-source-maps',
@@ -98,17 +127,34 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       }
     });
 
-    it('may read the one Gmail secret, and nothing else in Secrets Manager', () => {
+    it('may read the Gmail secret, the functions that render mails the signing secret, and nothing else', () => {
       for (const name of FUNCTION_NAMES) {
         const statements = secretStatements(roleStatements(result, name));
+        expect(statements.flatMap((statement) => statement.Resource)).toEqual(
+          renders(name) ? [{ Ref: secretId }, { Ref: signingId }] : [{ Ref: secretId }],
+        );
         expect(statements.flatMap(actionsOf)).toContain('secretsmanager:GetSecretValue');
       }
       const everyStatement = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
         (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
       );
       expect(secretStatements(everyStatement).length).toBeGreaterThanOrEqual(FUNCTION_NAMES.length);
-      for (const statement of secretStatements(everyStatement))
-        expect(statement.Resource).toEqual({ Ref: secretId });
+      for (const resource of secretStatements(everyStatement).flatMap((statement) => statement.Resource))
+        expect([{ Ref: secretId }, { Ref: signingId }]).toContainEqual(resource);
+    });
+
+    it('generates the signing key as JSON {"key"} of 64 letters and digits, never in the template', () => {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: {
+          SecretStringTemplate: '{}',
+          GenerateStringKey: 'key',
+          PasswordLength: SIGNING_KEY_LENGTH,
+          ExcludePunctuation: true,
+          IncludeSpace: false,
+        },
+      });
+      expect(template.toJSON().Resources[signingId].Properties.SecretString).toBeUndefined();
+      template.hasOutput('SigningSecretArn', { Value: { Ref: signingId } });
     });
 
     it('may send: http, sqs and eventbridge to the queue and the DLQ, doctor nowhere', () => {
@@ -264,8 +310,8 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
   });
 
   describe('API', () => {
-    it('has one method, POST /alerts, which requires an API key before the Lambda proxy integration', () => {
-      template.resourceCountIs('AWS::ApiGateway::Method', 1);
+    it('has POST /alerts, which requires an API key before the Lambda proxy integration', () => {
+      template.resourceCountIs('AWS::ApiGateway::Method', 3);
       template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'alerts' });
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: 'POST',
@@ -276,6 +322,36 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
           Uri: { 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [functionId(result, 'http'), 'Arn'] }])] },
         },
       });
+    });
+
+    it('has GET and POST /silences/{token} without an API key, to the same function, throttled on their own', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'silences' });
+      template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{token}' });
+      for (const method of ['GET', 'POST']) {
+        template.hasResourceProperties('AWS::ApiGateway::Method', {
+          HttpMethod: method,
+          ApiKeyRequired: false,
+          AuthorizationType: 'NONE',
+          ResourceId: { Ref: Match.stringLikeRegexp('silencestoken') },
+          Integration: {
+            Type: 'AWS_PROXY',
+            Uri: {
+              'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [functionId(result, 'http'), 'Arn'] }])],
+            },
+          },
+        });
+      }
+      const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+      for (const method of ['GET', 'POST']) {
+        expect(stage?.Properties.MethodSettings).toContainEqual(
+          expect.objectContaining({
+            HttpMethod: method,
+            ResourcePath: '/~1silences~1{token}',
+            ThrottlingRateLimit: SILENCE_THROTTLE.rateLimit,
+            ThrottlingBurstLimit: SILENCE_THROTTLE.burstLimit,
+          }),
+        );
+      }
     });
 
     it('binds the API key to a usage plan with a per-key throttle and a daily quota under Gmail’s limit', () => {
@@ -306,7 +382,7 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       expect(stage?.Properties.AccessLogSetting).toBeUndefined();
       expect(stage?.Properties).toMatchObject({
         TracingEnabled: true,
-        MethodSettings: [
+        MethodSettings: expect.arrayContaining([
           {
             HttpMethod: '*',
             ResourcePath: '/*',
@@ -316,11 +392,11 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
             ThrottlingRateLimit: STAGE_THROTTLE.rateLimit,
             ThrottlingBurstLimit: STAGE_THROTTLE.burstLimit,
           },
-        ],
+        ]),
       });
     });
 
-    it('lets only API Gateway invoke the http function, and only for POST /alerts', () => {
+    it('lets only API Gateway invoke the http function, and only for its three routes', () => {
       const permissions = Object.values(
         template.findResources('AWS::Lambda::Permission', {
           Properties: { FunctionName: { 'Fn::GetAtt': [functionId(result, 'http'), 'Arn'] } },
@@ -329,7 +405,9 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       expect(permissions.length).toBeGreaterThan(0);
       for (const permission of permissions) {
         expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
-        expect(JSON.stringify(permission.Properties.SourceArn)).toMatch(/\/POST\/alerts"/);
+        expect(JSON.stringify(permission.Properties.SourceArn)).toMatch(
+          /\/POST\/alerts"|\/(GET|POST)\/silences\/\*"/,
+        );
       }
     });
   });
@@ -559,11 +637,13 @@ describe('vpc=<id> from context', () => {
 });
 
 describe('the Gmail secret', () => {
-  const { template } = inMode('none');
-  const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+  const result = inMode('none');
+  const { template } = result;
+  const secret = template.toJSON().Resources[logicalId(result, result.stack.gmailSecret.secret as never)];
 
   it('is created without a value, so no stack update can overwrite what secret:set stored', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    // The other one is the generated signing secret.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     expect(secret?.Properties.SecretString).toBeUndefined();
     expect(secret?.Properties.GenerateSecretString).toBeUndefined();
     template.hasOutput('GmailSecretArn', { Value: Match.anyValue() });

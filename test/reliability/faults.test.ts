@@ -6,6 +6,7 @@ import {
   alertEvent,
   deploy,
   FUNCTION_TIMEOUT_MS,
+  SIGNING_KEY,
   sqsRecord,
 } from './support/deployment.ts';
 import {
@@ -24,6 +25,7 @@ import {
   describeThrown,
   findSecret,
   secretForms,
+  signingKeyForms,
 } from './support/leak-search.ts';
 import { captureFileOutput } from './support/output-capture.ts';
 
@@ -199,7 +201,11 @@ describe('the scenario table', () => {
   });
 });
 
-const forms = secretForms(account.user, account.password, account.spacedPassword);
+// The App Password, and the key that signs silence links (in every deployment's Secrets Manager).
+const forms = new Map([
+  ...secretForms(account.user, account.password, account.spacedPassword),
+  ...signingKeyForms(SIGNING_KEY),
+]);
 
 describe('never leaked', () => {
   it('finds the password in every form it searches for, so a leak could not go unnoticed', () => {

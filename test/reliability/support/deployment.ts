@@ -36,6 +36,8 @@ export const account = {
 } as const;
 
 export const SECRET_ID = 'gmail-alerts/reliability';
+/** The key that signs silence links: distinctive, so a search for it cannot hit anything by chance. */
+export const SIGNING_KEY = 'sk7Qm2Zr9Lx4Wv8Np3Tb6Hc1Jd5Fg0Ks2Ya7Ue4Io9Pq';
 export const ALERT_TO = 'oncall@example.com';
 /** Who callers may name: one address and one whole domain. */
 export const ALLOWED_RECIPIENTS = ['oncall@example.com', '@ops.example.com'];
@@ -56,6 +58,8 @@ export interface DeploymentOptions {
   env?: Record<string, string | undefined>;
   /** The function timeout the invocations run under (default {@link FUNCTION_TIMEOUT_MS}). */
   functionTimeoutMs?: number;
+  /** ALERT_SILENCE_BASE_URL: keyed mails carry a silence link to it (default none). */
+  silenceBaseUrl?: string;
 }
 
 export type HttpInvoke = (
@@ -73,6 +77,8 @@ export interface Deployment {
   secretValue: string | null;
   /** Google's token endpoint, for an OAuth secret. */
   oauth: OAuthEndpoint;
+  /** The secret whose key signs silence links. */
+  signingSecretId: string;
   sqs: SqsEndpoint;
   nat: TcpProxy | undefined;
   /** The state table (DynamoDB on loopback) the functions keep idempotency records and repeat counts in. */
@@ -135,6 +141,8 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
         : options.secretValue,
     ...(options.gmail ? { gmail: options.gmail } : {}),
     ...(options.natPath ? { smtpProxy: { recordClientBytes: true } } : {}),
+    signingKey: SIGNING_KEY,
+    ...(options.silenceBaseUrl ? { silenceBaseUrl: options.silenceBaseUrl } : {}),
     settings: {
       // The test certificate names localhost; verification is never switched off.
       smtpHost: 'localhost',
@@ -165,6 +173,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     secrets,
     secretValue: cloud.secretValue,
     oauth: cloud.oauth,
+    signingSecretId: cloud.signingSecretId,
     sqs,
     nat: cloud.smtpProxy,
     state: cloud.state,

@@ -53,6 +53,16 @@ export function oauthSecretForms(values: Record<string, string>): Map<string, st
   return forms;
 }
 
+/**
+ * Every form in which the key that signs silence links could escape: as stored, URL- and
+ * JSON-escaped, base64 at each alignment, and as the HMAC key's raw bytes would print in base64url.
+ */
+export function signingKeyForms(key: string): Map<string, string> {
+  const forms = oauthSecretForms({ 'signing key': key });
+  forms.set('signing key as base64url', Buffer.from(key, 'utf8').toString('base64url').slice(0, -2));
+  return forms;
+}
+
 /** The XOAUTH2 initial response for `user` and `accessToken`, as it travels after `AUTH XOAUTH2`. */
 export function xoauth2Response(user: string, accessToken: string): string {
   return Buffer.from(`user=${user}\u0001auth=Bearer ${accessToken}\u0001\u0001`, 'utf8').toString('base64');
