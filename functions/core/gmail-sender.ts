@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Alert } from './alert.ts';
@@ -35,10 +36,10 @@ export interface DeliveryReceipt {
   failed: RecipientFailure[];
 }
 
-/** An alert and its rendering, sent in one or more messages. */
+/** An alert and its rendering (made once, when the first message is composed), sent in one or more messages. */
 interface OutgoingMessage {
   alert: Alert;
-  rendered: RenderedAlert;
+  rendered: () => RenderedAlert;
 }
 
 /** Reads the Gmail credentials; `forceFetch` bypasses any cache (used after Gmail refused them). */
@@ -101,10 +102,16 @@ function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthConte
  * connection, which waits for the secret. So a cold start that learns its sender from the secret
  * still connects (TCP, TLS, EHLO) while the secret is being fetched. Only the calls the pool makes
  * on a message before and while sending it are answered.
+ *
+ * A new connection calls {@link prepare} while its AUTH is on the wire, so that composing and
+ * encoding the message (slow the first time the code runs) overlaps that round trip instead of
+ * following it. A message that is not prepared is composed and streamed when the pool asks.
  */
 class ComposedOnDemand {
   readonly #compose: () => ReturnType<MailComposer['compile']>;
   #node: ReturnType<MailComposer['compile']> | undefined;
+  /** The whole message, encoded by {@link prepare}. */
+  #raw: Promise<Buffer> | undefined;
 
   constructor(compose: () => ReturnType<MailComposer['compile']>) {
     this.#compose = compose;
@@ -113,6 +120,19 @@ class ComposedOnDemand {
   get #message() {
     this.#node ??= this.#compose();
     return this.#node;
+  }
+
+  /** Composes and encodes the message now. A failure is left to the pool's own calls to report. */
+  prepare(): void {
+    if (this.#raw) return;
+    try {
+      this.#raw = this.#message.build();
+    } catch {
+      return;
+    }
+    this.#raw.catch(() => {
+      // Reported by createReadStream, on the stream the connection reads.
+    });
   }
 
   getEnvelope() {
@@ -124,7 +144,14 @@ class ComposedOnDemand {
   }
 
   createReadStream(options?: unknown) {
-    return this.#message.createReadStream(options as never);
+    if (!this.#raw) return this.#message.createReadStream(options as never);
+    // The same bytes the composer would stream: build() collects exactly that stream.
+    const stream = new PassThrough();
+    this.#raw.then(
+      (raw) => stream.end(raw),
+      (error: unknown) => stream.destroy(error as Error),
+    );
+    return stream;
   }
 
   /** Read for logging when the message is assigned to a connection, before it is composed. */
@@ -150,6 +177,8 @@ export class GmailSender {
   #username: string | undefined;
   /** Fingerprints of credentials Gmail refused, with when the refusal stops counting. */
   readonly #refused = new Map<string, number>();
+  /** Messages handed to the pool and not sent yet: prepared while a new connection's AUTH is in flight. */
+  readonly #waiting = new Set<ComposedOnDemand>();
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
@@ -177,8 +206,14 @@ export class GmailSender {
   async send(alert: Alert, options: { deadlineMs: number }): Promise<DeliveryReceipt> {
     const signal = AbortSignal.timeout(options.deadlineMs);
     const generation = this.#generation;
-    const rendered = renderAlert(alert);
-    const message: OutgoingMessage = { alert, rendered };
+    let rendered: RenderedAlert | undefined;
+    const message: OutgoingMessage = {
+      alert,
+      rendered: () => {
+        rendered ??= renderAlert(alert);
+        return rendered;
+      },
+    };
     try {
       return await this.#deliver(message, alert.to, signal);
     } catch (error) {
@@ -255,11 +290,13 @@ export class GmailSender {
   }
 
   /** Hands one message to the pool, composed when its connection is ready (see {@link ComposedOnDemand}). */
-  #post({ alert, rendered }: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
+  #post({ alert, rendered: render }: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
     const message = new ComposedOnDemand(() => {
-      // A connection asks for the message only once it is authenticated, so the secret has been read.
+      // A connection asks for the message only once it is authenticated (or prepares it while AUTH
+      // is in flight), so the secret has been read.
       const from = this.#config.alertFrom ?? this.#username;
       if (!from) throw new Error('The sender is not known before AUTH');
+      const rendered = render();
       return new MailComposer({
         from: { name: 'Alerts', address: from },
         to: to.map((address) => ({ name: '', address })),
@@ -276,12 +313,13 @@ export class GmailSender {
         disableUrlAccess: true,
       }).compile();
     });
+    this.#waiting.add(message);
     return new Promise((resolve, reject) => {
-      this.#warmPool().send({ data: { signal }, message } as never, (error, info) =>
-        error || !info
-          ? reject(error ?? new Error('No reply for the message'))
-          : resolve(info as unknown as SentInfo),
-      );
+      this.#warmPool().send({ data: { signal }, message } as never, (error, info) => {
+        this.#waiting.delete(message);
+        if (error || !info) reject(error ?? new Error('No reply for the message'));
+        else resolve(info as unknown as SentInfo);
+      });
     });
   }
 
@@ -308,7 +346,12 @@ export class GmailSender {
     if (this.#isRefused(credentials)) {
       throw repeatedRefusalError();
     }
-    const reply = await context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    const replied = context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    // nodemailer writes the command on the next turn of the loop; compose once it is on the wire.
+    setImmediate(() => {
+      for (const message of this.#waiting) message.prepare();
+    });
+    const reply = await replied;
     // nodemailer leaves `status` at 0 for multi-line replies, which is how Gmail refuses.
     const status = Number(reply.response.slice(0, 3));
     if (status === 235) return;
