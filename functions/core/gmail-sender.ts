@@ -336,6 +336,8 @@ export class GmailSender {
   }
 
   #isRefused(credentials: GmailCredentials): boolean {
+    // Nothing refused yet (every first AUTH): no fingerprint to hash between EHLO and AUTH.
+    if (this.#refused.size === 0) return false;
     const until = this.#refused.get(passwordFingerprint(credentials));
     return until !== undefined && until > Date.now();
   }
