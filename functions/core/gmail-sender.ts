@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Alert } from './alert.ts';
@@ -49,10 +50,10 @@ export interface DeliveryReceipt {
   failed: RecipientFailure[];
 }
 
-/** An alert and its rendering, sent in one or more messages. */
+/** An alert and its rendering (made once, when the first message is composed), sent in one or more messages. */
 interface OutgoingMessage {
   alert: Alert;
-  rendered: RenderedAlert;
+  rendered: () => RenderedAlert;
 }
 
 /** Reads the Gmail credentials; `forceFetch` bypasses any cache (used after Gmail refused them). */
@@ -129,10 +130,16 @@ function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthConte
  * connection, which waits for the secret. So a cold start that learns its sender from the secret
  * still connects (TCP, TLS, EHLO) while the secret is being fetched. Only the calls the pool makes
  * on a message before and while sending it are answered.
+ *
+ * A new connection calls {@link prepare} while its AUTH is on the wire, so that composing and
+ * encoding the message (slow the first time the code runs) overlaps that round trip instead of
+ * following it. A message that is not prepared is composed and streamed when the pool asks.
  */
 class ComposedOnDemand {
   readonly #compose: () => ReturnType<MailComposer['compile']>;
   #node: ReturnType<MailComposer['compile']> | undefined;
+  /** The whole message, encoded by {@link prepare}. */
+  #raw: Promise<Buffer> | undefined;
 
   constructor(compose: () => ReturnType<MailComposer['compile']>) {
     this.#compose = compose;
@@ -141,6 +148,19 @@ class ComposedOnDemand {
   get #message() {
     this.#node ??= this.#compose();
     return this.#node;
+  }
+
+  /** Composes and encodes the message now. A failure is left to the pool's own calls to report. */
+  prepare(): void {
+    if (this.#raw) return;
+    try {
+      this.#raw = this.#message.build();
+    } catch {
+      return;
+    }
+    this.#raw.catch(() => {
+      // Reported by createReadStream, on the stream the connection reads.
+    });
   }
 
   getEnvelope() {
@@ -152,7 +172,14 @@ class ComposedOnDemand {
   }
 
   createReadStream(options?: unknown) {
-    return this.#message.createReadStream(options as never);
+    if (!this.#raw) return this.#message.createReadStream(options as never);
+    // The same bytes the composer would stream: build() collects exactly that stream.
+    const stream = new PassThrough();
+    this.#raw.then(
+      (raw) => stream.end(raw),
+      (error: unknown) => stream.destroy(error as Error),
+    );
+    return stream;
   }
 
   /** Read for logging when the message is assigned to a connection, before it is composed. */
@@ -182,6 +209,8 @@ export class GmailSender {
   readonly #tokens: GoogleAccessTokens;
   /** Gmail, the Workspace SMTP relay or Amazon SES: whose replies are read first. */
   readonly #service: SmtpService;
+  /** Messages handed to the pool and not sent yet: prepared while a new connection's AUTH is in flight. */
+  readonly #waiting = new Set<ComposedOnDemand>();
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
@@ -219,8 +248,14 @@ export class GmailSender {
   async send(alert: Alert, options: { deadlineMs: number }): Promise<DeliveryReceipt> {
     const signal = AbortSignal.timeout(options.deadlineMs);
     const generation = this.#generation;
-    const rendered = renderAlert(alert);
-    const message: OutgoingMessage = { alert, rendered };
+    let rendered: RenderedAlert | undefined;
+    const message: OutgoingMessage = {
+      alert,
+      rendered: () => {
+        rendered ??= renderAlert(alert);
+        return rendered;
+      },
+    };
     try {
       return await this.#deliver(message, alert.to, signal);
     } catch (error) {
@@ -297,11 +332,13 @@ export class GmailSender {
   }
 
   /** Hands one message to the pool, composed when its connection is ready (see {@link ComposedOnDemand}). */
-  #post({ alert, rendered }: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
+  #post({ alert, rendered: render }: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
     const message = new ComposedOnDemand(() => {
-      // A connection asks for the message only once it is authenticated, so the secret has been read.
+      // A connection asks for the message only once it is authenticated (or prepares it while AUTH
+      // is in flight), so the secret has been read.
       const from = this.#config.alertFrom ?? this.#username;
       if (!from) throw new Error('The sender is not known before AUTH');
+      const rendered = render();
       return new MailComposer({
         from: { name: 'Alerts', address: from },
         to: to.map((address) => ({ name: '', address })),
@@ -318,12 +355,13 @@ export class GmailSender {
         disableUrlAccess: true,
       }).compile();
     });
+    this.#waiting.add(message);
     return new Promise((resolve, reject) => {
-      this.#warmPool().send({ data: { signal }, message } as never, (error, info) =>
-        error || !info
-          ? reject(error ?? new Error('No reply for the message'))
-          : resolve(info as unknown as SentInfo),
-      );
+      this.#warmPool().send({ data: { signal }, message } as never, (error, info) => {
+        this.#waiting.delete(message);
+        if (error || !info) reject(error ?? new Error('No reply for the message'));
+        else resolve(info as unknown as SentInfo);
+      });
     });
   }
 
@@ -340,6 +378,8 @@ export class GmailSender {
   }
 
   #refusalOf(credentials: GmailCredentials) {
+    // Nothing refused yet (every first AUTH): no fingerprint to hash between EHLO and AUTH.
+    if (this.#refused.size === 0) return undefined;
     const refusal = this.#refused.get(credentialsFingerprint(credentials));
     return refusal !== undefined && refusal.until > Date.now() ? refusal : undefined;
   }
@@ -354,6 +394,14 @@ export class GmailSender {
     this.#refused.set(credentialsFingerprint(credentials), { until, error });
   }
 
+  /** Composes the waiting messages once AUTH is on the wire, so their CPU overlaps its round trip. */
+  #prepareWaiting(): void {
+    // nodemailer writes the command on the next turn of the loop; compose once it is on the wire.
+    setImmediate(() => {
+      for (const message of this.#waiting) message.prepare();
+    });
+  }
+
   async #authenticate(context: AuthContext): Promise<void> {
     const credentials = await this.#credentials();
     this.#username = credentials.username;
@@ -364,7 +412,9 @@ export class GmailSender {
   }
 
   async #authenticateWithPassword(context: AuthContext, credentials: AppPasswordCredentials): Promise<void> {
-    const reply = await context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    const replied = context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    this.#prepareWaiting();
+    const reply = await replied;
     const status = replyCode(reply);
     if (status === 235) return;
     if (isCredentialRefusal(status, this.#service)) {
@@ -394,7 +444,9 @@ export class GmailSender {
         }
         throw error;
       }
-      const reply = await sendXOAuth2(context, credentials.username, accessToken);
+      const replied = sendXOAuth2(context, credentials.username, accessToken);
+      this.#prepareWaiting();
+      const reply = await replied;
       if (reply.code === 235) return;
       // 454 and the like refuse the moment, not the token: nodemailer attaches the reply to this error.
       if (!isCredentialRefusal(reply.code, this.#service)) throw new Error('Gmail refused AUTH');

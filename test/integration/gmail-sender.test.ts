@@ -85,6 +85,37 @@ describe('GmailSender on a cold start without ALERT_FROM', () => {
       sender.close();
     }
   });
+
+  it('sends the same mail whether it was composed during AUTH on a new connection or on demand on a warm one', async () => {
+    gmail.messages.length = 0;
+    const config = configFor();
+    const sender = new GmailSender(config, async () => ({
+      username: testGmailAccount.user,
+      password: testGmailAccount.pass,
+    }));
+    const alert = parseAlert(
+      { subject: 'Twice', text: 'Line one\n.dot line', dedupKey: 'k-1', fields: { queue: 'orders' } },
+      config,
+    );
+    const before = { ...gmail.stats };
+    try {
+      await sender.send(alert, { deadlineMs: 10_000 });
+      await sender.send(alert, { deadlineMs: 10_000 });
+      expect(gmail.stats.connections).toBe(before.connections + 1);
+      const [cold, warm] = await gmail.waitForMessages(2);
+      const shape = (mail: typeof cold) => ({
+        headers: [...(mail?.parsed.headers.keys() ?? [])],
+        references: mail?.parsed.references,
+        subject: mail?.parsed.subject,
+        text: mail?.parsed.text,
+        html: mail?.parsed.html,
+      });
+      expect(shape(cold)).toEqual(shape(warm));
+      expect(cold?.parsed.text).toContain('.dot line');
+    } finally {
+      sender.close();
+    }
+  });
 });
 
 describe('GmailSender with an OAuth client secret whose tokens Gmail refuses', () => {
