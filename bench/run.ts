@@ -193,6 +193,13 @@ async function measureSqsColdStarts({ peers, settings, ours, progress }: Bench):
       coldRuns,
       coldRun(ours('sqs'), 'sqs', events.sqs(1)),
     ),
+    // The same without the state table (a blank variable counts as unset): what the state costs.
+    await measure(
+      peers,
+      spec('cold-first-alert-stateless', 'cold first alert, no state table', 'sqs', 1),
+      coldRuns,
+      coldRun(ours('sqs', { ALERT_STATE_TABLE: '' }), 'sqs', events.sqs(1)),
+    ),
     await measure(
       peers,
       spec('cold-first-alert-from', 'cold first alert, ALERT_FROM set', 'sqs', 1),
@@ -270,7 +277,27 @@ async function measureSqsWarm({ peers, settings, ours, progress }: Bench): Promi
       },
     ],
   );
-  return [...warm, ...wide];
+  // The same steady state without the state table, beside the stateful figures above.
+  progress('sqs: warm container without the state table');
+  const stateless = await measureWarmContainer(
+    peers,
+    ours('sqs', { ALERT_STATE_TABLE: '' }),
+    'sqs',
+    [events.sqs(1), events.sqs(10)],
+    [
+      {
+        scenario: spec('warm-single-alert-stateless', 'warm single alert, no state table', 'sqs', 1),
+        runs: plan.warmRuns,
+        run: (lambda) => warmRun(lambda, events.sqs(1)),
+      },
+      {
+        scenario: spec('sqs-batch-10-stateless', 'SQS batch of 10 (warm), no state table', 'sqs', 10),
+        runs: plan.batchRuns,
+        run: (lambda) => warmRun(lambda, events.sqs(10)),
+      },
+    ],
+  );
+  return [...warm, ...wide, ...stateless];
 }
 
 /** The http function, cold and warm. */
@@ -386,6 +413,7 @@ const scenarioById = (scenarios: ScenarioResult[], id: string) => {
 function compareWithTutorial(scenarios: ScenarioResult[]): Comparison[] {
   const versus: [string, string][] = [
     ['cold-first-alert', 'tutorial-single'],
+    ['cold-first-alert-stateless', 'tutorial-single'],
     ['cold-first-alert-from', 'tutorial-single'],
     ['cold-first-alert-465', 'tutorial-single'],
     ['cold-first-alert-465-from', 'tutorial-single'],
@@ -393,6 +421,8 @@ function compareWithTutorial(scenarios: ScenarioResult[]): Comparison[] {
     ['warm-single-alert', 'tutorial-single'],
     ['sqs-batch-10', 'tutorial-batch-10'],
     ['sqs-batch-10-wide', 'tutorial-batch-10'],
+    ['warm-single-alert-stateless', 'tutorial-single'],
+    ['sqs-batch-10-stateless', 'tutorial-batch-10'],
     ['burst', 'tutorial-burst'],
     ['http-cold', 'tutorial-single'],
     ['http-warm', 'tutorial-single'],
