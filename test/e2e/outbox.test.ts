@@ -1,57 +1,26 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.ts';
+import { CHROMIUM, hasChromium } from '../support/chromium.ts';
+import { type LocalStartSession, startLocalSession } from '../support/local-start.ts';
 
 const root = join(import.meta.dirname, '../..');
 const chromiumInstalled = hasChromium('the outbox browser test');
 const screenshotDir = join(root, 'test-results');
 
 describe.skipIf(!chromiumInstalled)(`the outbox page in headless Chromium (${CHROMIUM})`, () => {
-  let start: ChildProcessWithoutNullStreams;
+  let session: LocalStartSession;
   let browser: BrowserContext;
-  let outboxDir: string;
-  let profileDir: string;
   let baseUrl = '';
 
   beforeAll(async () => {
-    outboxDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-e2e-outbox-'));
-    profileDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-e2e-chromium-'));
-    start = spawn(process.execPath, [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
-    });
-    let output = '';
-    start.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    const deadline = Date.now() + 15_000;
-    while (!output.includes('Ctrl-C stops everything') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    baseUrl = /POST (http:\/\/127\.0\.0\.1:\d+)\/alerts/.exec(output)?.[1] ?? '';
-    expect(baseUrl, `npm start did not come up:\n${output}`).not.toBe('');
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1100, height: 900 },
-      timeout: 15_000,
-    });
+    session = await startLocalSession('outbox', { width: 1100, height: 900 });
+    ({ browser, baseUrl } = session);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (start && start.exitCode === null) {
-      const exited = new Promise((resolve) => start.once('exit', resolve));
-      start.kill('SIGTERM');
-      await exited;
-    }
-    await rm(outboxDir, { recursive: true, force: true });
-    await rm(profileDir, { recursive: true, force: true });
+    await session?.close();
   });
 
   it('lists a fresh alert first and shows it as rendered HTML and as text', async () => {

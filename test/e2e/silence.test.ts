@@ -1,58 +1,27 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.ts';
+import { CHROMIUM, hasChromium } from '../support/chromium.ts';
+import { type LocalStartSession, startLocalSession } from '../support/local-start.ts';
 
 const root = join(import.meta.dirname, '../..');
 const chromiumInstalled = hasChromium('the silence browser test');
 const screenshotDir = join(root, 'test-results');
 
 describe.skipIf(!chromiumInstalled)(`a silence link followed in headless Chromium (${CHROMIUM})`, () => {
-  let start: ChildProcessWithoutNullStreams;
+  let session: LocalStartSession;
   let browser: BrowserContext;
-  let outboxDir: string;
-  let profileDir: string;
   let baseUrl = '';
 
   beforeAll(async () => {
-    outboxDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-e2e-silence-outbox-'));
-    profileDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-e2e-silence-chromium-'));
-    start = spawn(process.execPath, [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
-    });
-    let output = '';
-    start.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    const deadline = Date.now() + 15_000;
-    while (!output.includes('Ctrl-C stops everything') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    baseUrl = /POST (http:\/\/127\.0\.0\.1:\d+)\/alerts/.exec(output)?.[1] ?? '';
-    expect(baseUrl, `npm start did not come up:\n${output}`).not.toBe('');
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      // A phone's width: the silence page is opened from a mail, often on one.
-      viewport: { width: 375, height: 740 },
-      timeout: 15_000,
-    });
+    // A phone's width: the silence page is opened from a mail, often on one.
+    session = await startLocalSession('silence', { width: 375, height: 740 });
+    ({ browser, baseUrl } = session);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (start && start.exitCode === null) {
-      const exited = new Promise((resolve) => start.once('exit', resolve));
-      start.kill('SIGTERM');
-      await exited;
-    }
-    await rm(outboxDir, { recursive: true, force: true });
-    await rm(profileDir, { recursive: true, force: true });
+    await session?.close();
   });
 
   const alert = {
