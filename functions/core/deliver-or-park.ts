@@ -152,7 +152,8 @@ export async function deliverOrPark(
       };
     }
     // Throws QuotaGuardHoldError (class quota) when the guard holds: held like Gmail's own 550 5.4.5.
-    if ((await guardQuota(runtime, origin, alert, deadlineMs)) === 'folded') {
+    const guarded = await guardQuota(runtime, origin, alert, deadlineMs);
+    if (guarded.action === 'folded') {
       logger.info('Alert folded into the digest of its recipients (quota guard)', {
         ...origin,
         dedupKey: alert.dedupKey,
@@ -168,6 +169,7 @@ export async function deliverOrPark(
         ...(repeats ? { repeats } : {}),
         ...(hidden ? { hidden } : {}),
         ...(silenceUrl ? { silenceUrl } : {}),
+        ...(guarded.usage ? { quota: guarded.usage } : {}),
       },
       { deadlineMs },
     );
@@ -343,6 +345,12 @@ async function silenceLink(
 const noticeRecipients = (config: AlertConfig, fallback: string[]) =>
   config.alertTo.length > 0 ? config.alertTo : fallback;
 
+/** The quota guard's say on an alert, with the count it read (none when it did not read one). */
+interface GuardedAlert {
+  action: 'send' | 'folded';
+  usage?: QuotaUsage;
+}
+
 /**
  * The quota guard's say on an alert about to be mailed: mail it, fold it into its recipients'
  * digest (from 80 % of GMAIL_DAILY_LIMIT), or hold it (throws {@link QuotaGuardHoldError}) once a
@@ -354,21 +362,22 @@ async function guardQuota(
   origin: AlertOrigin,
   alert: Alert,
   deadlineMs: number,
-): Promise<'send' | 'folded'> {
+): Promise<GuardedAlert> {
   const guard = runtime.state?.quota;
   const queueUrl = runtime.config.queueUrl;
-  if (!guard || !queueUrl) return 'send';
+  if (!guard || !queueUrl) return { action: 'send' };
   let usage: QuotaUsage;
   try {
     usage = await guard.usage();
   } catch (error) {
     reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
-    return 'send';
+    return { action: 'send' };
   }
+  const send: GuardedAlert = { action: 'send', usage };
   const noticeTo = noticeRecipients(runtime.config, alert.to);
   const verdict = guard.verdict(usage, alert.to.length, noticeTo.length);
   // A copy for one recipient finishes a mail (or digest) already let through: only a hold stops it.
-  if (verdict === 'send' || (verdict === 'fold' && origin.recipient !== undefined)) return 'send';
+  if (verdict === 'send' || (verdict === 'fold' && origin.recipient !== undefined)) return send;
   if (verdict === 'fold') {
     try {
       const { digestKey, scheduleFlush } = await guard.fold(alert);
@@ -382,13 +391,13 @@ async function guardQuota(
             ...origin,
             ...describeFailure(error),
           });
-          return 'send';
+          return send;
         }
       }
-      return 'folded';
+      return { action: 'folded', usage };
     } catch (error) {
       reportStateStoreFailure(new StateStoreError('quota-fold', { cause: error }), { ...origin });
-      return 'send';
+      return send;
     }
   }
   await sendHoldingNotice(runtime, origin, guard, noticeTo, usage, deadlineMs);
@@ -471,7 +480,8 @@ export async function deliverDigest(
   const digest = digestAlert(claimed.entries, claimed.to, known);
   let receipt: DeliveryReceipt;
   try {
-    receipt = await runtime.sender.send(digest, { deadlineMs });
+    // The count rides on the mail only: a recipient's queued copy is alert input again, which has none.
+    receipt = await runtime.sender.send(usage ? { ...digest, quota: usage } : digest, { deadlineMs });
   } catch (error) {
     await claimed.restore();
     logger.warn('Digest not sent; its alerts wait for the retry', {

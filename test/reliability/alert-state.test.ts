@@ -305,8 +305,14 @@ describe('without the state table', () => {
       const record = sqsRecord(JSON.stringify(alertOf({ dedupKey: 'stateless' })));
       expect(await sqs([record])).toEqual({ batchItemFailures: [] });
       expect(await sqs([record])).toEqual({ batchItemFailures: [] });
-      expect(await deployment.gmail.waitForMessages(2)).toHaveLength(2);
+      const mails = await deployment.gmail.waitForMessages(2);
+      expect(mails).toHaveLength(2);
       expect(await deployment.state?.items()).toEqual([]);
+      // Nothing counts without the table, so no footer claims a count.
+      for (const mail of mails) {
+        expect(textOf(mail)).not.toMatch(/recipients in the last 24 h/);
+        expect(String(mail.parsed.html)).not.toMatch(/recipients in the last 24 h/);
+      }
     } finally {
       await deployment.close();
     }
@@ -372,6 +378,30 @@ describe('quota guard', () => {
     }
     expect(mails.map((mail) => mail.parsed.subject)).toEqual(expect.arrayContaining(subjects.slice(10)));
   });
+  it("tells in every mail's footer how many recipients the guard counted before it", async () => {
+    const counted = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: '500' } });
+    try {
+      const eventBridge = await counted.eventBridge();
+      const to = ['oncall@example.com', 'dev@ops.example.com'];
+      for (let index = 1; index <= 3; index += 1) {
+        expect(await eventBridge(alertEvent({ subject: `Disk full ${index}`, to }))).toBe('delivered');
+      }
+
+      const mails = await counted.gmail.waitForMessages(3);
+      // Two recipients per mail: the guard read 0, 2 and 4 before each.
+      expect(mails.map((mail) => textOf(mail).trimEnd().split('\n').at(-1))).toEqual([
+        '0 of 500 recipients in the last 24 h',
+        '2 of 500 recipients in the last 24 h',
+        '4 of 500 recipients in the last 24 h',
+      ]);
+      expect(String(mails[2]?.parsed.html)).toMatch(
+        /Key: [^<]+<br>4 of 500 recipients in the last 24 h<\/p>/,
+      );
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('gives a recipient Gmail deferred the digest alone, as a queued copy', async () => {
     // 8 alerts to two reach 16 of 20 (80 %); the 9th is folded, and 16 + 2 leaves room for the notice.
     const other = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: '20' } });
@@ -406,6 +436,8 @@ describe('quota guard', () => {
         ['dev@ops.example.com'],
       ]);
       expect(textOf(digests[1])).toMatch(/- \[INFO\] Replica lag 9 at /);
+      // The digest went out at 16 of 20: its footer says the guard is folding.
+      expect(textOf(digests[0])).toMatch(/\n16 of 20 recipients in the last 24 h · folding into digests\n$/);
     } finally {
       await other.close();
     }
