@@ -4,6 +4,7 @@ import { digestAlert, holdingNoticeAlert } from './digest.ts';
 import { AlertError, type DeliveryError, QuotaGuardHoldError } from './errors.ts';
 import type { DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
+import { countOutcome, recordGuardUsage } from './metrics.ts';
 import { type AlertOrigin, enqueueAlert, enqueueDigestSending, sendToDeadLetterQueue } from './queues.ts';
 import { DIGEST_INTERVAL_SECONDS, type QuotaGuard, type QuotaUsage } from './quota-guard.ts';
 import type { Admission } from './repeat-window.ts';
@@ -134,6 +135,7 @@ export async function deliverOrPark(
         hidden: silence.hidden,
         until: silence.until,
       });
+      countOutcome('silenced');
       return { status: 'silenced', hidden: silence.hidden, until: silence.until };
     }
     admission = await admit(runtime, origin, alert);
@@ -144,6 +146,7 @@ export async function deliverOrPark(
         repeats: admission.repeats.count,
         lastMailAt: admission.lastMailAt,
       });
+      countOutcome('repeatsSuppressed');
       return {
         status: 'counted',
         repeats: admission.repeats.count,
@@ -158,6 +161,7 @@ export async function deliverOrPark(
         ...origin,
         dedupKey: alert.dedupKey,
       });
+      countOutcome('folded');
       return { status: 'folded' };
     }
     const { repeats } = admission;
@@ -242,6 +246,7 @@ async function settleAlert(
       }
       if (failure.failureClass === 'quota') {
         logger.warn('Alert held on the queue while Gmail blocks sending', described);
+        countOutcome('held');
         return { status: 'held', failure };
       }
       logger.warn('Alert queued for a later attempt', described);
@@ -373,6 +378,7 @@ async function guardQuota(
     reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
     return { action: 'send' };
   }
+  recordGuardUsage(usage);
   const send: GuardedAlert = { action: 'send', usage };
   const noticeTo = noticeRecipients(runtime.config, alert.to);
   const verdict = guard.verdict(usage, alert.to.length, noticeTo.length);
@@ -432,8 +438,12 @@ async function sendHoldingNotice(
   }
 }
 
-/** Counts what Gmail accepted against the rolling 24 h; a table that fails only loses the count. */
+/**
+ * Counts what Gmail accepted, as the `Sent` metric and against the rolling 24 h; a table that fails
+ * only loses the guard's count.
+ */
 async function recordSent(runtime: AlertRuntime, recipients: number): Promise<void> {
+  countOutcome('sent', recipients);
   if (!runtime.state || !runtime.config.queueUrl) return;
   try {
     await runtime.state.quota.record(recipients);
@@ -464,6 +474,7 @@ export async function deliverDigest(
   let usage: QuotaUsage | undefined;
   try {
     usage = await guard.usage();
+    recordGuardUsage(usage);
   } catch (error) {
     reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
   }

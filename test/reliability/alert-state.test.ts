@@ -25,6 +25,22 @@ function alertOf(overrides: Record<string, unknown> = {}) {
 
 const textOf = (mail: ReceivedMessage | undefined) => mail?.parsed.text ?? '';
 
+/** The values of one metric in the EMF lines written so far (namespace GmailAlerts), in order. */
+function metricValues(name: string): number[] {
+  return output.logLines().flatMap((line) => {
+    const emf = line._aws as { CloudWatchMetrics?: { Namespace: string; Metrics: { Name: string }[] }[] };
+    const declared = emf?.CloudWatchMetrics?.some(
+      (directive) =>
+        directive.Namespace === 'GmailAlerts' && directive.Metrics.some((metric) => metric.Name === name),
+    );
+    if (!declared) return [];
+    const value = line[name];
+    return (Array.isArray(value) ? value : [value]) as number[];
+  });
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
 async function mailsAfter(deployment: Deployment, before: number, settleMs = 300) {
   // A mail that should not arrive gets a moment to do so anyway.
   await new Promise((resolve) => setTimeout(resolve, settleMs));
@@ -143,6 +159,7 @@ describe('repeat interval per dedupKey', () => {
     const alert = alertOf({ dedupKey: 'orders-queue-depth' });
     const before = deployment.gmail.messages.length;
     const storm = 6;
+    output.clear();
 
     expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
     const stormStart = new Date();
@@ -165,6 +182,8 @@ describe('repeat interval per dedupKey', () => {
     expect(sinceMs).toBeGreaterThanOrEqual(stormStart.getTime() - 1000);
     expect(sinceMs).toBeLessThanOrEqual(Date.now());
     expect(textOf(mails[0])).not.toMatch(/Stands for/);
+    expect(sum(metricValues('RepeatsSuppressed'))).toBe(storm);
+    expect(sum(metricValues('Sent'))).toBe(2);
   });
 
   it('sends a resolved alert at once and reopens the window', async () => {
@@ -332,6 +351,7 @@ describe('quota guard', () => {
     const sqs = await deployment.sqsHandler();
     const subjects = Array.from({ length: 12 }, (_, index) => `Orders backlog step ${index + 1}`);
     const outcomes: unknown[] = [];
+    output.clear();
     for (const [index, subject] of subjects.entries()) {
       // The 11th goes to two recipients: 8 + 2 would leave no room for the notice to the one on ALERT_TO.
       const to = index === 10 ? ['oncall@example.com', 'dev@ops.example.com'] : undefined;
@@ -345,6 +365,11 @@ describe('quota guard', () => {
     expect(scheduled).toHaveLength(1);
     const held = deployment.queued().filter((message) => message.MessageAttributes.heldSince);
     expect(held.map((message) => JSON.parse(message.Body).detail.subject)).toEqual(subjects.slice(10));
+    // The same story in CloudWatch metrics (EMF lines): 8 alerts and the notice to one recipient each.
+    expect(sum(metricValues('Sent'))).toBe(9);
+    expect(sum(metricValues('Folded'))).toBe(2);
+    expect(sum(metricValues('Held'))).toBe(2);
+    expect(metricValues('GuardUsedPercent').slice(0, 9)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80]);
 
     // The digest's time comes while the guard holds: it waits too (sent again, delayed), its alerts kept.
     expect(await sqs([recordFromQueued(scheduled[0] as (typeof scheduled)[number])])).toEqual({
