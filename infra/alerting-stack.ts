@@ -148,6 +148,8 @@ export class AlertingStack extends Stack {
       stateStoreLogGroups: (['http', 'sqs', 'eventbridge'] as const).map(
         (name) => this.functions[name].logGroup,
       ),
+      // The state table and the alerts queue are always deployed, so the functions run the guard.
+      quotaGuard: true,
     });
 
     this.outputs(config);

@@ -147,6 +147,11 @@ export interface Alert {
   hidden?: { count: number; since: string };
   /** Set by the delivery policy: the signed link that silences this alert's key (see signing-keys.ts). */
   silenceUrl?: string;
+  /**
+   * Set by the delivery policy: what the quota guard counted in the rolling 24 h when it let this
+   * mail through (see quota-guard.ts), shown in the footer.
+   */
+  quota?: { used: number; limit: number };
 }
 
 function fieldName(path: readonly PropertyKey[]): string {

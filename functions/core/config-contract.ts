@@ -121,6 +121,26 @@ export const STATE_TABLE_SCHEMA = {
 } as const;
 
 /**
+ * The CloudWatch metrics the functions emit (Powertools Metrics, EMF, dimension `service`) and the
+ * stack alarms on, so both read the names from here.
+ */
+export const DELIVERY_METRICS = {
+  namespace: 'GmailAlerts',
+  /** Recipients Gmail accepted. */
+  sent: 'Sent',
+  /** Alerts folded into a digest by the quota guard. */
+  folded: 'Folded',
+  /** Alerts held on the queue (the guard's hold or Gmail's own quota refusal). */
+  held: 'Held',
+  /** Firing alerts counted as repeats of their key instead of mailed. */
+  repeatsSuppressed: 'RepeatsSuppressed',
+  /** Firing alerts counted under their key's silence instead of mailed. */
+  silenced: 'Silenced',
+  /** The quota guard's count as a share of GMAIL_DAILY_LIMIT, each time it reads the window. */
+  guardUsedPercent: 'GuardUsedPercent',
+} as const;
+
+/**
  * The one log message of every state-store failure. The stack counts it into a metric and an alarm
  * (`StateStoreFailures`), so the functions and the metric filter read it from here.
  */

@@ -4,6 +4,7 @@ import { digestAlert, holdingNoticeAlert } from './digest.ts';
 import { AlertError, type DeliveryError, QuotaGuardHoldError } from './errors.ts';
 import type { DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
+import { countOutcome, recordGuardUsage } from './metrics.ts';
 import { type AlertOrigin, enqueueAlert, enqueueDigestSending, sendToDeadLetterQueue } from './queues.ts';
 import { DIGEST_INTERVAL_SECONDS, type QuotaGuard, type QuotaUsage } from './quota-guard.ts';
 import type { Admission } from './repeat-window.ts';
@@ -134,6 +135,7 @@ export async function deliverOrPark(
         hidden: silence.hidden,
         until: silence.until,
       });
+      countOutcome('silenced');
       return { status: 'silenced', hidden: silence.hidden, until: silence.until };
     }
     admission = await admit(runtime, origin, alert);
@@ -144,6 +146,7 @@ export async function deliverOrPark(
         repeats: admission.repeats.count,
         lastMailAt: admission.lastMailAt,
       });
+      countOutcome('repeatsSuppressed');
       return {
         status: 'counted',
         repeats: admission.repeats.count,
@@ -152,11 +155,13 @@ export async function deliverOrPark(
       };
     }
     // Throws QuotaGuardHoldError (class quota) when the guard holds: held like Gmail's own 550 5.4.5.
-    if ((await guardQuota(runtime, origin, alert, deadlineMs)) === 'folded') {
+    const guarded = await guardQuota(runtime, origin, alert, deadlineMs);
+    if (guarded.action === 'folded') {
       logger.info('Alert folded into the digest of its recipients (quota guard)', {
         ...origin,
         dedupKey: alert.dedupKey,
       });
+      countOutcome('folded');
       return { status: 'folded' };
     }
     const { repeats } = admission;
@@ -168,6 +173,7 @@ export async function deliverOrPark(
         ...(repeats ? { repeats } : {}),
         ...(hidden ? { hidden } : {}),
         ...(silenceUrl ? { silenceUrl } : {}),
+        ...(guarded.usage ? { quota: guarded.usage } : {}),
       },
       { deadlineMs },
     );
@@ -240,6 +246,7 @@ async function settleAlert(
       }
       if (failure.failureClass === 'quota') {
         logger.warn('Alert held on the queue while Gmail blocks sending', described);
+        countOutcome('held');
         return { status: 'held', failure };
       }
       logger.warn('Alert queued for a later attempt', described);
@@ -343,6 +350,12 @@ async function silenceLink(
 const noticeRecipients = (config: AlertConfig, fallback: string[]) =>
   config.alertTo.length > 0 ? config.alertTo : fallback;
 
+/** The quota guard's say on an alert, with the count it read (none when it did not read one). */
+interface GuardedAlert {
+  action: 'send' | 'folded';
+  usage?: QuotaUsage;
+}
+
 /**
  * The quota guard's say on an alert about to be mailed: mail it, fold it into its recipients'
  * digest (from 80 % of GMAIL_DAILY_LIMIT), or hold it (throws {@link QuotaGuardHoldError}) once a
@@ -354,21 +367,23 @@ async function guardQuota(
   origin: AlertOrigin,
   alert: Alert,
   deadlineMs: number,
-): Promise<'send' | 'folded'> {
+): Promise<GuardedAlert> {
   const guard = runtime.state?.quota;
   const queueUrl = runtime.config.queueUrl;
-  if (!guard || !queueUrl) return 'send';
+  if (!guard || !queueUrl) return { action: 'send' };
   let usage: QuotaUsage;
   try {
     usage = await guard.usage();
   } catch (error) {
     reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
-    return 'send';
+    return { action: 'send' };
   }
+  recordGuardUsage(usage);
+  const send: GuardedAlert = { action: 'send', usage };
   const noticeTo = noticeRecipients(runtime.config, alert.to);
   const verdict = guard.verdict(usage, alert.to.length, noticeTo.length);
   // A copy for one recipient finishes a mail (or digest) already let through: only a hold stops it.
-  if (verdict === 'send' || (verdict === 'fold' && origin.recipient !== undefined)) return 'send';
+  if (verdict === 'send' || (verdict === 'fold' && origin.recipient !== undefined)) return send;
   if (verdict === 'fold') {
     try {
       const { digestKey, scheduleFlush } = await guard.fold(alert);
@@ -382,13 +397,13 @@ async function guardQuota(
             ...origin,
             ...describeFailure(error),
           });
-          return 'send';
+          return send;
         }
       }
-      return 'folded';
+      return { action: 'folded', usage };
     } catch (error) {
       reportStateStoreFailure(new StateStoreError('quota-fold', { cause: error }), { ...origin });
-      return 'send';
+      return send;
     }
   }
   await sendHoldingNotice(runtime, origin, guard, noticeTo, usage, deadlineMs);
@@ -423,8 +438,12 @@ async function sendHoldingNotice(
   }
 }
 
-/** Counts what Gmail accepted against the rolling 24 h; a table that fails only loses the count. */
+/**
+ * Counts what Gmail accepted, as the `Sent` metric and against the rolling 24 h; a table that fails
+ * only loses the guard's count.
+ */
 async function recordSent(runtime: AlertRuntime, recipients: number): Promise<void> {
+  countOutcome('sent', recipients);
   if (!runtime.state || !runtime.config.queueUrl) return;
   try {
     await runtime.state.quota.record(recipients);
@@ -455,6 +474,7 @@ export async function deliverDigest(
   let usage: QuotaUsage | undefined;
   try {
     usage = await guard.usage();
+    recordGuardUsage(usage);
   } catch (error) {
     reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
   }
@@ -471,7 +491,8 @@ export async function deliverDigest(
   const digest = digestAlert(claimed.entries, claimed.to, known);
   let receipt: DeliveryReceipt;
   try {
-    receipt = await runtime.sender.send(digest, { deadlineMs });
+    // The count rides on the mail only: a recipient's queued copy is alert input again, which has none.
+    receipt = await runtime.sender.send(usage ? { ...digest, quota: usage } : digest, { deadlineMs });
   } catch (error) {
     await claimed.restore();
     logger.warn('Digest not sent; its alerts wait for the retry', {

@@ -11,6 +11,9 @@ export interface DigestEntry {
   source?: string;
 }
 
+/** From this share of GMAIL_DAILY_LIMIT on, new alerts are folded into digests (quota-guard.ts). */
+export const DIGEST_FROM_SHARE = 0.8;
+
 /** The source the quota guard's own mails carry. */
 export const QUOTA_GUARD_SOURCE = 'gmail-alerts/quota-guard';
 

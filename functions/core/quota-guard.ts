@@ -3,11 +3,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from './alert.ts';
 import { STATE_TABLE_SCHEMA } from './config-contract.ts';
-import { type DigestEntry, digestEntryOf } from './digest.ts';
+import { DIGEST_FROM_SHARE, type DigestEntry, digestEntryOf } from './digest.ts';
 import type { StateClients } from './state-store.ts';
 
-/** From this share of GMAIL_DAILY_LIMIT on, new alerts are folded into digests. */
-export const DIGEST_FROM_SHARE = 0.8;
 /** How long a digest collects alerts before it is sent ("one mail every few minutes"). */
 export const DIGEST_INTERVAL_SECONDS = 300;
 

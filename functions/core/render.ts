@@ -1,4 +1,5 @@
 import type { Alert, Severity } from './alert.ts';
+import { DIGEST_FROM_SHARE } from './digest.ts';
 
 /** The e-mail an alert becomes: both parts come from our own template, every value escaped. */
 export interface RenderedAlert {
@@ -56,10 +57,20 @@ export function mailSubject(alert: Pick<Alert, 'severity' | 'status' | 'subject'
   return alert.dedupKey ? alert.subject : `[${stateLabel(alert)}] ${alert.subject}`;
 }
 
+/**
+ * What the quota guard counts, in the footer: recipients sent in Gmail's rolling 24 h against
+ * GMAIL_DAILY_LIMIT, and from 80 % that new alerts are folded into digests.
+ */
+export function quotaLine(quota: { used: number; limit: number }): string {
+  const folding = quota.used >= quota.limit * DIGEST_FROM_SHARE ? ' · folding into digests' : '';
+  return `${quota.used} of ${quota.limit} recipients in the last 24 h${folding}`;
+}
+
 function metaLines(alert: Alert): string[] {
   return [
     `Severity ${alert.severity} · ${alert.status}${alert.source ? ` · from ${alert.source}` : ''}`,
     alert.dedupKey ? `Key: ${alert.dedupKey}` : '',
+    alert.quota ? quotaLine(alert.quota) : '',
   ].filter(Boolean);
 }
 

@@ -5,6 +5,7 @@ import { sendDeadline } from '../core/deadline.ts';
 import { type DeliveryOutcome, deliverOrPark } from '../core/deliver-or-park.ts';
 import { alertFromEvent, serialiseEvent } from '../core/event-alert.ts';
 import { logger } from '../core/logger.ts';
+import { publishDeliveryMetrics } from '../core/metrics.ts';
 import { deliverOnce, initRuntime } from '../core/runtime.ts';
 
 const runtime = initRuntime();
@@ -17,6 +18,7 @@ const EVENT_SEND_CAP_MS = 25_000;
  */
 export const handler = middy<EventBridgeEvent<string, unknown>, DeliveryOutcome['status']>()
   .use(injectLambdaContext(logger))
+  .use(publishDeliveryMetrics())
   .handler(async (event, context: Context) => {
     const current = runtime();
     // Once per event id: a retried event sends nothing twice.

@@ -13,6 +13,7 @@ import { sendDeadline } from '../core/deadline.ts';
 import { deliverOrPark } from '../core/deliver-or-park.ts';
 import { deliveryAnswer, idempotencyKeyOf, toHttpError } from '../core/http-response.ts';
 import { describeFailure, logger } from '../core/logger.ts';
+import { publishDeliveryMetrics } from '../core/metrics.ts';
 import { type AlertRuntime, deliverOnce, initRuntime } from '../core/runtime.ts';
 import { notFoundPage, unavailablePage } from '../core/silence-pages.ts';
 import { handleSilenceRequest } from '../core/silence-requests.ts';
@@ -92,6 +93,7 @@ const silenceRoute = (method: 'GET' | 'POST') =>
  */
 export const handler = middy<HttpEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger))
+  .use(publishDeliveryMetrics())
   .handler(
     httpRouterHandler<HttpEvent, APIGatewayProxyResult>({
       routes: [

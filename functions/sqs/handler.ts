@@ -5,6 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { sendDeadline } from '../core/deadline.ts';
 import { deliverDigest, deliverOrPark } from '../core/deliver-or-park.ts';
 import { logger } from '../core/logger.ts';
+import { publishDeliveryMetrics } from '../core/metrics.ts';
 import { digestKeyOfRecord, queuedHistoryOf } from '../core/queues.ts';
 import { alertFromQueuedBody } from '../core/record-alert.ts';
 import { deliverOnce, initRuntime } from '../core/runtime.ts';
@@ -43,6 +44,7 @@ async function processAlertRecord(record: SQSRecord, context: Context): Promise<
 /** SQS alerts queue: partial batch failures, so only the records that can succeed later come back. */
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
+  .use(publishDeliveryMetrics())
   .handler((event, context) =>
     processPartialResponse(event, (record: SQSRecord) => processAlertRecord(record, context), processor, {
       context,

@@ -16,13 +16,28 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { STATE_STORE_FAILURE_MESSAGE } from '../../functions/core/config-contract.ts';
+import {
+  CONTRACT_DEFAULTS,
+  DELIVERY_METRICS,
+  STATE_STORE_FAILURE_MESSAGE,
+} from '../../functions/core/config-contract.ts';
+import { DIGEST_FROM_SHARE } from '../../functions/core/digest.ts';
 import { createDeadLetterQueue } from './alert-queue.ts';
 
 /** The metric the functions' state-store failure log lines become (one metric for every function). */
 export const STATE_STORE_FAILURE_METRIC = {
-  namespace: 'GmailAlerts',
+  namespace: DELIVERY_METRICS.namespace,
   metricName: 'StateStoreFailures',
+} as const;
+
+/**
+ * The quota guard's reading that the functions emit each time the guard reads its window (Powertools
+ * Metrics adds the `service` dimension, POWERTOOLS_SERVICE_NAME, which the stack leaves at its default).
+ */
+export const GUARD_USED_PERCENT_METRIC = {
+  namespace: DELIVERY_METRICS.namespace,
+  metricName: DELIVERY_METRICS.guardUsedPercent,
+  dimensionsMap: { service: CONTRACT_DEFAULTS.serviceName },
 } as const;
 
 /** An alert older than this in the queue means Gmail has not been accepting mail for a while. */
@@ -43,6 +58,8 @@ export interface OpsAlarmsProps {
   readonly functions: Record<string, IFunction>;
   /** Log groups of the functions that use the state table: any state-store failure raises an alarm. */
   readonly stateStoreLogGroups?: ILogGroup[];
+  /** Whether the functions run the quota guard (state table and alerts queue): alarm from 80 % of the limit. */
+  readonly quotaGuard?: boolean;
 }
 
 /**
@@ -163,6 +180,21 @@ export class OpsAlarms extends Construct {
           'The functions could not use the alert state table (DynamoDB): alerts still go out, but duplicates and repeats are not held back. The functions\' logs have "stateOperation" and the error name.',
       });
     }
+    if (props.quotaGuard) {
+      const percent = DIGEST_FROM_SHARE * 100;
+      this.addAlarm(`QuotaGuard${percent}`, {
+        metric: new Metric({
+          ...GUARD_USED_PERCENT_METRIC,
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: percent,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // Readings come only with alerts: a quiet hour says nothing about the count, so the state stays.
+        treatMissingData: TreatMissingData.IGNORE,
+        description: `The quota guard counted ${percent} % or more of GMAIL_DAILY_LIMIT in Gmail's rolling 24 h: new alerts are folded into digests, and at the limit they are held on the queue. Look for the source of the flood.`,
+      });
+    }
     for (const [name, fn] of Object.entries(props.functions)) {
       this.addAlarm(`${name}Errors`, {
         metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
@@ -179,15 +211,22 @@ export class OpsAlarms extends Construct {
 
   private addAlarm(
     id: string,
-    props: { metric: IMetric; threshold: number; description: string; notifyOnOk?: boolean },
+    props: {
+      metric: IMetric;
+      threshold: number;
+      description: string;
+      notifyOnOk?: boolean;
+      comparisonOperator?: ComparisonOperator;
+      treatMissingData?: TreatMissingData;
+    },
   ): void {
     const alarm = new Alarm(this, id, {
       alarmName: `${this.#alarmNamePrefix}${id}`,
       metric: props.metric,
       threshold: props.threshold,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparisonOperator: props.comparisonOperator ?? ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      treatMissingData: props.treatMissingData ?? TreatMissingData.NOT_BREACHING,
       alarmDescription: props.description,
     });
     const action = new SnsAction(this.topic);

@@ -515,10 +515,25 @@ describe.each(['none', 'new', 'existing'] as const)('network mode %s', (mode) =>
       }
     });
 
+    it('fire when the quota guard counts 80 % of the daily limit, on the metric the functions emit', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: Match.stringLikeRegexp('/QuotaGuard80$'),
+        Namespace: 'GmailAlerts',
+        MetricName: 'GuardUsedPercent',
+        Dimensions: [{ Name: 'service', Value: 'gmail-alerts' }],
+        Statistic: 'Maximum',
+        Threshold: 80,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'ignore',
+        AlarmActions: [topicRef],
+      });
+    });
+
     it('all notify the topic on ALARM, and all but the new-arrival alarms on OK', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // Two per dead-letter queue, the oldest queued alert, state-store failures, two per function.
-      expect(alarms).toHaveLength(2 * 2 + 1 + 1 + 2 * FUNCTION_NAMES.length);
+      // Two per dead-letter queue, the oldest queued alert, state-store failures, the quota guard at
+      // 80 %, two per function.
+      expect(alarms).toHaveLength(2 * 2 + 1 + 1 + 1 + 2 * FUNCTION_NAMES.length);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
         const newArrivals = /NewDeadLetters$/.test(alarm.Properties.AlarmName);

@@ -25,6 +25,22 @@ function alertOf(overrides: Record<string, unknown> = {}) {
 
 const textOf = (mail: ReceivedMessage | undefined) => mail?.parsed.text ?? '';
 
+/** The values of one metric in the EMF lines written so far (namespace GmailAlerts), in order. */
+function metricValues(name: string): number[] {
+  return output.logLines().flatMap((line) => {
+    const emf = line._aws as { CloudWatchMetrics?: { Namespace: string; Metrics: { Name: string }[] }[] };
+    const declared = emf?.CloudWatchMetrics?.some(
+      (directive) =>
+        directive.Namespace === 'GmailAlerts' && directive.Metrics.some((metric) => metric.Name === name),
+    );
+    if (!declared) return [];
+    const value = line[name];
+    return (Array.isArray(value) ? value : [value]) as number[];
+  });
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
 async function mailsAfter(deployment: Deployment, before: number, settleMs = 300) {
   // A mail that should not arrive gets a moment to do so anyway.
   await new Promise((resolve) => setTimeout(resolve, settleMs));
@@ -143,6 +159,7 @@ describe('repeat interval per dedupKey', () => {
     const alert = alertOf({ dedupKey: 'orders-queue-depth' });
     const before = deployment.gmail.messages.length;
     const storm = 6;
+    output.clear();
 
     expect(await sqs([sqsRecord(JSON.stringify(alert))])).toEqual({ batchItemFailures: [] });
     const stormStart = new Date();
@@ -165,6 +182,8 @@ describe('repeat interval per dedupKey', () => {
     expect(sinceMs).toBeGreaterThanOrEqual(stormStart.getTime() - 1000);
     expect(sinceMs).toBeLessThanOrEqual(Date.now());
     expect(textOf(mails[0])).not.toMatch(/Stands for/);
+    expect(sum(metricValues('RepeatsSuppressed'))).toBe(storm);
+    expect(sum(metricValues('Sent'))).toBe(2);
   });
 
   it('sends a resolved alert at once and reopens the window', async () => {
@@ -305,8 +324,14 @@ describe('without the state table', () => {
       const record = sqsRecord(JSON.stringify(alertOf({ dedupKey: 'stateless' })));
       expect(await sqs([record])).toEqual({ batchItemFailures: [] });
       expect(await sqs([record])).toEqual({ batchItemFailures: [] });
-      expect(await deployment.gmail.waitForMessages(2)).toHaveLength(2);
+      const mails = await deployment.gmail.waitForMessages(2);
+      expect(mails).toHaveLength(2);
       expect(await deployment.state?.items()).toEqual([]);
+      // Nothing counts without the table, so no footer claims a count.
+      for (const mail of mails) {
+        expect(textOf(mail)).not.toMatch(/recipients in the last 24 h/);
+        expect(String(mail.parsed.html)).not.toMatch(/recipients in the last 24 h/);
+      }
     } finally {
       await deployment.close();
     }
@@ -326,6 +351,7 @@ describe('quota guard', () => {
     const sqs = await deployment.sqsHandler();
     const subjects = Array.from({ length: 12 }, (_, index) => `Orders backlog step ${index + 1}`);
     const outcomes: unknown[] = [];
+    output.clear();
     for (const [index, subject] of subjects.entries()) {
       // The 11th goes to two recipients: 8 + 2 would leave no room for the notice to the one on ALERT_TO.
       const to = index === 10 ? ['oncall@example.com', 'dev@ops.example.com'] : undefined;
@@ -339,6 +365,11 @@ describe('quota guard', () => {
     expect(scheduled).toHaveLength(1);
     const held = deployment.queued().filter((message) => message.MessageAttributes.heldSince);
     expect(held.map((message) => JSON.parse(message.Body).detail.subject)).toEqual(subjects.slice(10));
+    // The same story in CloudWatch metrics (EMF lines): 8 alerts and the notice to one recipient each.
+    expect(sum(metricValues('Sent'))).toBe(9);
+    expect(sum(metricValues('Folded'))).toBe(2);
+    expect(sum(metricValues('Held'))).toBe(2);
+    expect(metricValues('GuardUsedPercent').slice(0, 9)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80]);
 
     // The digest's time comes while the guard holds: it waits too (sent again, delayed), its alerts kept.
     expect(await sqs([recordFromQueued(scheduled[0] as (typeof scheduled)[number])])).toEqual({
@@ -372,6 +403,30 @@ describe('quota guard', () => {
     }
     expect(mails.map((mail) => mail.parsed.subject)).toEqual(expect.arrayContaining(subjects.slice(10)));
   });
+  it("tells in every mail's footer how many recipients the guard counted before it", async () => {
+    const counted = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: '500' } });
+    try {
+      const eventBridge = await counted.eventBridge();
+      const to = ['oncall@example.com', 'dev@ops.example.com'];
+      for (let index = 1; index <= 3; index += 1) {
+        expect(await eventBridge(alertEvent({ subject: `Disk full ${index}`, to }))).toBe('delivered');
+      }
+
+      const mails = await counted.gmail.waitForMessages(3);
+      // Two recipients per mail: the guard read 0, 2 and 4 before each.
+      expect(mails.map((mail) => textOf(mail).trimEnd().split('\n').at(-1))).toEqual([
+        '0 of 500 recipients in the last 24 h',
+        '2 of 500 recipients in the last 24 h',
+        '4 of 500 recipients in the last 24 h',
+      ]);
+      expect(String(mails[2]?.parsed.html)).toMatch(
+        /Key: [^<]+<br>4 of 500 recipients in the last 24 h<\/p>/,
+      );
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('gives a recipient Gmail deferred the digest alone, as a queued copy', async () => {
     // 8 alerts to two reach 16 of 20 (80 %); the 9th is folded, and 16 + 2 leaves room for the notice.
     const other = await deploy({ env: { ALERT_REPEAT_SECONDS: '0', GMAIL_DAILY_LIMIT: '20' } });
@@ -406,6 +461,8 @@ describe('quota guard', () => {
         ['dev@ops.example.com'],
       ]);
       expect(textOf(digests[1])).toMatch(/- \[INFO\] Replica lag 9 at /);
+      // The digest went out at 16 of 20: its footer says the guard is folding.
+      expect(textOf(digests[0])).toMatch(/\n16 of 20 recipients in the last 24 h · folding into digests\n$/);
     } finally {
       await other.close();
     }
