@@ -123,8 +123,8 @@ describe('a minimal deployment', () => {
   it('keeps the topic and alarms without opsEmail, with no subscription yet', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    // Two for the alerts DLQ, the oldest queued alert, state-store failures, two per function.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 + 1 + 1 + 2 * FUNCTION_NAMES.length);
+    // Two for the alerts DLQ, the oldest queued alert, state-store failures, the quota guard at 80 %, two per function.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 + 1 + 1 + 1 + 2 * FUNCTION_NAMES.length);
   });
 });
 
