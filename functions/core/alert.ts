@@ -42,7 +42,8 @@ export const DISGUISING_CHARACTERS =
 export const ENCODED_WORD = /=\?.*\?=/s;
 
 const TEXT_MAX_BYTES = 64 * 1024;
-const LINK_URL_MAX = 2000;
+/** The longest link URL an alert accepts. */
+export const LINK_URL_MAX = 2000;
 
 const oneLine = (max: number) =>
   z.string().check(

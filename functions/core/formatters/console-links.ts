@@ -1,3 +1,4 @@
+import { LINK_URL_MAX } from '../alert.ts';
 import type { FormattedLink } from './types.ts';
 
 // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-7 …
@@ -7,7 +8,7 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
  * The longest link URL an alert accepts (the `links[].url` rule in alert.ts). A longer link, made from
  * an event's oversized id, would make the whole alert invalid, so it is left out instead.
  */
-export const MAX_LINK_URL = 2000;
+export const MAX_LINK_URL = LINK_URL_MAX;
 
 /** The console's host for a region, by partition; undefined for anything that is not a region name. */
 function consoleHost(region: unknown): string | undefined {
