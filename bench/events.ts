@@ -23,8 +23,17 @@ export function sqsAlertEvent(count: number): SQSEvent {
   );
 }
 
-/** The sample API Gateway `POST /alerts` request (`events/http-alert.json`), with a fresh request id. */
+/**
+ * The sample API Gateway `POST /alerts` request (`events/http-alert.json`), with a fresh request id
+ * and a key of its own, so the repeat interval mails every one.
+ */
 export function httpAlertEvent(): APIGatewayProxyEvent {
   const event = loadEvent<APIGatewayProxyEvent>('http-alert');
-  return { ...event, requestContext: { ...event.requestContext, requestId: crypto.randomUUID() } };
+  sequence += 1;
+  const body = { ...JSON.parse(event.body ?? '{}'), dedupKey: `bench-http-${sequence}` };
+  return {
+    ...event,
+    body: JSON.stringify(body),
+    requestContext: { ...event.requestContext, requestId: crypto.randomUUID() },
+  };
 }

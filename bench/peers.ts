@@ -18,6 +18,9 @@ export interface PeerCounters {
   /** SMTP round trips on the wire (client flights the server answered), summed over connections. */
   smtpRoundTrips: number;
   secretFetches: number;
+  /** DynamoDB requests (the state table), and how many serial rounds they took. */
+  stateRequests: number;
+  stateRounds: number;
 }
 
 export interface BenchPeers {
@@ -41,11 +44,13 @@ export interface BenchPeers {
  * Starts the loopback world of the integration tests, arranged for a latency measurement: the
  * Gmail-like server (STARTTLS, AUTH, certificate from a throwaway CA; a second one with implicit TLS)
  * behind TCP proxies that delay every chunk by half the RTT in each direction, a Secrets Manager
- * endpoint with its own delay, and SQS.
+ * endpoint with its own delay, SQS, and the state table (dynalite) behind a proxy of its own, at
+ * in-region DynamoDB latency.
  */
 export async function startBenchPeers(options: {
   rttMs: number;
   secretDelayMs: number;
+  stateRttMs: number;
 }): Promise<BenchPeers> {
   const cloud = await startLocalCloud({
     secretId: SECRET_ID,
@@ -53,12 +58,12 @@ export async function startBenchPeers(options: {
     implicitTlsServer: true,
     smtpProxy: { oneWayDelayMs: options.rttMs / 2 },
     secretDelayMs: options.secretDelayMs,
-    // The scenarios measure sends of one sample alert, thousands of them: neither the repeat interval
-    // nor the quota guard may count them away.
+    stateProxy: { oneWayDelayMs: options.stateRttMs / 2 },
+    // Every alert has a key of its own, so the repeat interval works as deployed and mails each one;
+    // thousands of them must not reach the quota guard's digests.
     settings: {
       alertTo: [ALERT_TO],
       serviceName: 'gmail-alerts-bench',
-      repeatSeconds: 0,
       gmailDailyLimit: 100_000,
     },
   });
@@ -82,6 +87,8 @@ export async function startBenchPeers(options: {
       messages: total('messages'),
       smtpRoundTrips: (cloud.smtpProxy?.roundTrips ?? 0) + (cloud.implicitTlsProxy?.roundTrips ?? 0),
       secretFetches: cloud.secrets.calls,
+      stateRequests: cloud.stateTableProxy?.roundTrips ?? 0,
+      stateRounds: cloud.stateTableProxy?.rounds ?? 0,
     }),
     close: () => cloud.close(),
   };
@@ -122,5 +129,7 @@ export function countersSince(before: PeerCounters, after: PeerCounters): PeerCo
     messages: after.messages - before.messages,
     smtpRoundTrips: after.smtpRoundTrips - before.smtpRoundTrips,
     secretFetches: after.secretFetches - before.secretFetches,
+    stateRequests: after.stateRequests - before.stateRequests,
+    stateRounds: after.stateRounds - before.stateRounds,
   };
 }

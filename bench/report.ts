@@ -56,6 +56,8 @@ export function scenarioTable(scenarios: ScenarioResult[], comparisons: Comparis
       'AUTH',
       'SMTP RTs',
       'secret',
+      'DDB req',
+      'DDB rounds',
       'peak RSS MB',
       'vs tutorial',
     ],
@@ -74,6 +76,8 @@ export function scenarioTable(scenarios: ScenarioResult[], comparisons: Comparis
         count(scenario.perRun.authAttempts),
         count(scenario.perRun.smtpRoundTrips),
         count(scenario.perRun.secretFetches),
+        count(scenario.perRun.stateRequests),
+        count(scenario.perRun.stateRounds),
         scenario.peakRssMb,
         comparison ? `${comparison.ratio.toFixed(2)}×` : '',
       ];

@@ -49,6 +49,8 @@ interface Settings {
   quick: boolean;
   rttMs: number;
   secretDelayMs: number;
+  /** DynamoDB's round trip: in-region, single-digit milliseconds. */
+  stateRttMs: number;
   plan: Plan;
 }
 
@@ -89,16 +91,18 @@ function readSettings(): Settings {
       quick: { type: 'boolean', default: false },
       rtt: { type: 'string', default: '20' },
       'secret-delay': { type: 'string', default: '25' },
+      'state-rtt': { type: 'string', default: '4' },
     },
   });
   const rttMs = Number(flags.rtt);
   const secretDelayMs = Number(flags['secret-delay']);
-  if (!(rttMs > 0) || !(secretDelayMs >= 0))
-    throw new Error('--rtt must be > 0 and --secret-delay >= 0 (ms)');
+  const stateRttMs = Number(flags['state-rtt']);
+  if (!(rttMs > 0) || !(secretDelayMs >= 0) || !(stateRttMs >= 0))
+    throw new Error('--rtt must be > 0, --secret-delay and --state-rtt >= 0 (ms)');
   const plan = flags.quick
     ? { importSamples: 3, coldRuns: 2, warmRuns: 5, batchRuns: 2, burstBatches: 2, tutorialRuns: 3 }
     : { importSamples: 9, coldRuns: 7, warmRuns: 25, batchRuns: 7, burstBatches: 10, tutorialRuns: 9 };
-  return { quick: flags.quick, rttMs, secretDelayMs, plan };
+  return { quick: flags.quick, rttMs, secretDelayMs, stateRttMs, plan };
 }
 
 /** The built functions in dist/functions. */
@@ -553,7 +557,11 @@ function describeMachine(loadBefore: number[]) {
 async function measureAll(settings: Settings) {
   const functionNames = builtFunctions();
   const { workerFile, tutorialFile } = await buildWorkerAndTutorial();
-  const peers = await startBenchPeers({ rttMs: settings.rttMs, secretDelayMs: settings.secretDelayMs });
+  const peers = await startBenchPeers({
+    rttMs: settings.rttMs,
+    secretDelayMs: settings.secretDelayMs,
+    stateRttMs: settings.stateRttMs,
+  });
   const bundleFile = (name: string) => join(functionsDir, name, 'index.mjs');
   const bench: Bench = {
     settings,
@@ -598,11 +606,11 @@ async function main(): Promise<void> {
 
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const machine = describeMachine(loadBefore);
-  const { rttMs, secretDelayMs, plan } = settings;
+  const { rttMs, secretDelayMs, stateRttMs, plan } = settings;
   const markdown = [
     `Command: \`${command}\` (${startedAt.toISOString()})`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}; load average ${machine.loadAverage.before.join(' ')} → ${machine.loadAverage.after.join(' ')}`,
-    `Path: RTT ${rttMs} ms through the proxy, Secrets Manager answers after ${secretDelayMs} ms. Medians of the runs; wall ms is the invocation, init ms the import before it (new process).`,
+    `Path: RTT ${rttMs} ms through the proxy, Secrets Manager answers after ${secretDelayMs} ms, DynamoDB's RTT ${stateRttMs} ms. Medians of the runs; wall ms is the invocation, init ms the import before it (new process).`,
     '',
     scenarioTable(scenarios, comparisons),
     '',
@@ -622,7 +630,7 @@ async function main(): Promise<void> {
     command,
     startedAt: startedAt.toISOString(),
     machine,
-    settings: { quick: settings.quick, rttMs, secretDelayMs, plan },
+    settings: { quick: settings.quick, rttMs, secretDelayMs, stateRttMs, plan },
     scenarios,
     comparisons,
     bundles,

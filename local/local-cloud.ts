@@ -84,6 +84,8 @@ export interface LocalCloudOptions {
   settings?: Partial<FunctionSettings>;
   /** Start the state table (DynamoDB on loopback) and hand it to the functions; default true. */
   stateTable?: boolean;
+  /** Route DynamoDB through a {@link TcpProxy}: in-region latency, and a count of its requests and rounds. */
+  stateProxy?: { oneWayDelayMs?: number };
   /**
    * ALERT_SILENCE_BASE_URL: where the silence links of the mails point (the local API). Without it,
    * mails carry no link; the signing secret is created all the same.
@@ -113,6 +115,8 @@ export interface LocalCloud {
   readonly sqs: SqsEndpoint;
   /** The state table (dynalite), unless started with `stateTable: false`. */
   readonly state: StateTableEndpoint | undefined;
+  /** With `stateProxy`: in front of the state table. */
+  readonly stateTableProxy: TcpProxy | undefined;
   /** With `smtpProxy`: in front of `gmail`. */
   readonly smtpProxy: TcpProxy | undefined;
   /** With `smtpProxy` and `implicitTlsServer`: in front of `gmailImplicitTls`. */
@@ -188,7 +192,12 @@ export function functionEnvironment(
     AWS_SECRET_ACCESS_KEY: 'local-only',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: cloud.secrets.url,
     AWS_ENDPOINT_URL_SQS: cloud.sqs.url,
-    ...optional('AWS_ENDPOINT_URL_DYNAMODB', cloud.state?.url),
+    ...optional(
+      'AWS_ENDPOINT_URL_DYNAMODB',
+      cloud.stateTableProxy
+        ? `http://${cloud.stateTableProxy.host}:${cloud.stateTableProxy.port}`
+        : cloud.state?.url,
+    ),
     ...optional('NODE_EXTRA_CA_CERTS', cloud.ca?.file),
     ...optional('TZ', settings.timeZone),
   };
@@ -225,6 +234,11 @@ function secretFor(signIn: LocalSignIn, account: GmailAccount, oauth: OAuthEndpo
   return JSON.stringify({ username: account.user, password: account.pass });
 }
 
+function stateTableTarget(url: string) {
+  const { hostname, port } = new URL(url);
+  return { host: hostname, port: Number(port) };
+}
+
 /** Starts the loopback cloud (see {@link LocalCloudOptions}); `close()` stops all of it. */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const account = options.account ?? testGmailAccount;
@@ -259,6 +273,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   secrets.delayMs = options.secretDelayMs ?? 0;
   const sqs = await startSqsEndpoint();
   const state = (options.stateTable ?? true) ? await startStateTable() : undefined;
+  const stateTableProxy =
+    state && options.stateProxy
+      ? await startTcpProxy({ target: stateTableTarget(state.url), ...options.stateProxy })
+      : undefined;
 
   const cloud = {
     account,
@@ -273,6 +291,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     signIn,
     sqs,
     state,
+    stateTableProxy,
     smtpProxy,
     implicitTlsProxy,
     queueUrl: sqs.queueUrl('gmail-alerts-queue'),
@@ -288,6 +307,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         gmail.close(),
         gmailImplicitTls?.close(),
         smtpProxy?.close(),
+        stateTableProxy?.close(),
         implicitTlsProxy?.close(),
         secrets.close(),
         oauth.close(),

@@ -31,6 +31,11 @@ export interface TcpProxy {
    * talking after the client did is one round trip of the protocol, whatever the timing.
    */
   readonly roundTrips: number;
+  /**
+   * Serial rounds across all connections: each time some client starts waiting for an answer while
+   * no other was. Requests sent side by side (an HTTP client on several sockets) count once.
+   */
+  readonly rounds: number;
   /** With `recordClientBytes`: everything each client sent towards the server, in order. */
   readonly clientBytes: Buffer[][];
   /** Can be changed while connections are open; chunks already queued keep their delivery time. */
@@ -99,6 +104,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     blackholed: false,
     connections: 0,
     roundTrips: 0,
+    rounds: 0,
+    awaiting: 0,
     newFlows: 'forward' as 'forward' | 'blackhole',
   };
   const delay = () => state.oneWayDelayMs;
@@ -124,8 +131,16 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     flows.add(flow);
     let clientSpokeLast = false;
 
+    const answered = () => {
+      if (clientSpokeLast) state.awaiting -= 1;
+      clientSpokeLast = false;
+    };
     client.on('data', (chunk: Buffer) => {
       if (options.recordClientBytes) tap.push(chunk);
+      if (!clientSpokeLast) {
+        if (state.awaiting === 0) state.rounds += 1;
+        state.awaiting += 1;
+      }
       clientSpokeLast = true;
       if (flow.state === 'forward') up.push(chunk);
       else if (flow.state === 'forgotten-rst') {
@@ -138,7 +153,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     });
     upstream.on('data', (chunk: Buffer) => {
       if (clientSpokeLast) state.roundTrips += 1;
-      clientSpokeLast = false;
+      answered();
       // A forgotten or blackholed flow hides the server's side from the client.
       if (flow.state === 'forward') down.push(chunk);
     });
@@ -154,6 +169,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     // A client that is gone takes its upstream with it; an upstream that fails resets the client.
     // An upstream that merely closes does not: its FIN reaches the client through the delay queue.
     const teardown = () => {
+      answered();
       flows.delete(flow);
       client.destroy();
       upstream.destroy();
@@ -183,6 +199,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     },
     get roundTrips() {
       return state.roundTrips;
+    },
+    get rounds() {
+      return state.rounds;
     },
     clientBytes,
     get oneWayDelayMs() {
