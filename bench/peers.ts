@@ -59,6 +59,8 @@ export async function startBenchPeers(options: {
     smtpProxy: { oneWayDelayMs: options.rttMs / 2 },
     secretDelayMs: options.secretDelayMs,
     stateProxy: { oneWayDelayMs: options.stateRttMs / 2 },
+    // As the stack deploys it: keyed alerts carry a signed silence link (its key is a second secret).
+    silenceBaseUrl: 'https://alerts.example.com',
     // Every alert has a key of its own, so the repeat interval works as deployed and mails each one;
     // thousands of them must not reach the quota guard's digests.
     settings: {

@@ -1,3 +1,5 @@
+import type { Context } from 'aws-lambda';
+import { countDeferred, type PendingVerdicts, startAdmission } from './admission.ts';
 import type { Alert } from './alert.ts';
 import type { AlertConfig } from './config.ts';
 import { digestAlert, holdingNoticeAlert } from './digest.ts';
@@ -7,10 +9,8 @@ import { describeFailure, logger } from './logger.ts';
 import { countOutcome, recordGuardUsage } from './metrics.ts';
 import { type AlertOrigin, enqueueAlert, enqueueDigestSending, sendToDeadLetterQueue } from './queues.ts';
 import { DIGEST_INTERVAL_SECONDS, type QuotaGuard, type QuotaUsage } from './quota-guard.ts';
-import type { Admission } from './repeat-window.ts';
-import type { AlertRuntime } from './runtime.ts';
+import { type AlertRuntime, deliverOnce } from './runtime.ts';
 import { silenceLinkOf } from './signing-keys.ts';
-import type { SilenceVerdict } from './silences.ts';
 import { reportStateStoreFailure, StateStoreError } from './state-store.ts';
 
 /** What became of one recipient of an alert that reached at least one of them (or could be split). */
@@ -109,9 +109,10 @@ function decide(
  * addressed only to them. If holding or parking is impossible, this throws too, so the trigger
  * keeps the alert.
  *
- * With the state table, before anything is sent: a firing alert repeated within its key's window is
- * `counted` (repeat-window.ts), and the quota guard may fold it into a digest (`folded`) or hold it
- * on the queue as Gmail's own quota refusal is (quota-guard.ts).
+ * With the state table, before anything is sent (one round, admission.ts): a firing alert of a
+ * silenced key is `silenced`; one repeated within its key's window is `counted` (repeat-window.ts);
+ * the quota guard may fold it into a digest (`folded`) or hold it on the queue as Gmail's own quota
+ * refusal is (quota-guard.ts). `pending` is that round when the caller started it already.
  */
 export async function deliverOrPark(
   runtime: AlertRuntime,
@@ -119,54 +120,64 @@ export async function deliverOrPark(
   body: () => string,
   toAlert: () => Alert,
   deadlineMs: number,
+  pending?: PendingVerdicts,
 ): Promise<DeliveryOutcome> {
   const { config, sender } = runtime;
   let alert: Alert;
-  let admission: Admission | undefined;
-  let silence: SilenceVerdict | undefined;
+  // What to undo when the alert is not mailed after all, so a retry, a hold or a redrive is mailed.
+  let releaseRepeat = NOTHING_TO_UNDO;
+  let releaseSilence = NOTHING_TO_UNDO;
+  let counting: SendCount | undefined;
   let receipt: DeliveryReceipt;
   try {
     alert = toAlert();
-    silence = await silenced(runtime, origin, alert);
+    const round = await (pending ?? startAdmission(runtime, origin, alert, `${origin.trigger}#${origin.id}`))
+      .verdicts;
+    const { silence, repeat } = round;
+    if (repeat.action === 'send') releaseRepeat = repeat.release;
+    if (silence.action === 'pass') releaseSilence = silence.release;
+    const context = { ...origin, dedupKey: alert.dedupKey };
     if (silence.action === 'hide') {
-      logger.info("Alert counted under its key's silence; not mailed", {
-        ...origin,
-        dedupKey: alert.dedupKey,
-        hidden: silence.hidden,
-        until: silence.until,
-      });
-      countOutcome('silenced');
-      return { status: 'silenced', hidden: silence.hidden, until: silence.until };
+      const hidden = await countDeferred(silence.count, 'silence-check', context);
+      if (hidden) {
+        await releaseRepeat();
+        logger.info("Alert counted under its key's silence; not mailed", { ...context, ...hidden });
+        countOutcome('silenced');
+        return { status: 'silenced', ...hidden };
+      }
     }
-    admission = await admit(runtime, origin, alert);
-    if (admission.action === 'count') {
-      logger.info('Alert counted as a repeat of its key; not mailed', {
-        ...origin,
-        dedupKey: alert.dedupKey,
-        repeats: admission.repeats.count,
-        lastMailAt: admission.lastMailAt,
-      });
-      countOutcome('repeatsSuppressed');
-      return {
-        status: 'counted',
-        repeats: admission.repeats.count,
-        since: admission.repeats.since,
-        lastMailAt: admission.lastMailAt,
-      };
+    if (repeat.action === 'repeat') {
+      const counted = await countDeferred(repeat.count, 'repeat-check', context);
+      if (counted) {
+        await releaseSilence();
+        logger.info('Alert counted as a repeat of its key; not mailed', {
+          ...context,
+          repeats: counted.repeats.count,
+          lastMailAt: counted.lastMailAt,
+        });
+        countOutcome('repeatsSuppressed');
+        return {
+          status: 'counted',
+          repeats: counted.repeats.count,
+          since: counted.repeats.since,
+          lastMailAt: counted.lastMailAt,
+        };
+      }
     }
     // Throws QuotaGuardHoldError (class quota) when the guard holds: held like Gmail's own 550 5.4.5.
-    const guarded = await guardQuota(runtime, origin, alert, deadlineMs);
+    const guarded = await guardQuota(runtime, origin, alert, round.usage, deadlineMs);
     if (guarded.action === 'folded') {
-      logger.info('Alert folded into the digest of its recipients (quota guard)', {
-        ...origin,
-        dedupKey: alert.dedupKey,
-      });
+      // The digest lists the alert, not what a silence hid: that waits for the key's next mail.
+      await releaseSilence();
+      logger.info('Alert folded into the digest of its recipients (quota guard)', context);
       countOutcome('folded');
       return { status: 'folded' };
     }
-    const { repeats } = admission;
-    const hidden = silence.hidden;
+    const repeats = repeat.action === 'send' ? repeat.repeats : undefined;
+    const hidden = silence.action === 'pass' ? silence.hidden : undefined;
     const silenceUrl = await silenceLink(runtime, origin, alert);
+    // Counted while it is sent: the count is right once Gmail answers, and costs no time of its own.
+    counting = startCounting(runtime, alert.to.length);
     receipt = await sender.send(
       {
         ...alert,
@@ -178,9 +189,7 @@ export async function deliverOrPark(
       { deadlineMs },
     );
   } catch (error) {
-    // Not mailed: the key's window is given back, so the retry, the hold or the redrive is mailed.
-    if (admission?.action === 'send') await admission.release();
-    if (silence?.action === 'pass') await silence.release();
+    await Promise.all([counting?.settle(0), releaseRepeat(), releaseSilence()]);
     if (!(error instanceof AlertError)) {
       logger.error('Alert not delivered: unexpected error; left for retry', {
         ...origin,
@@ -190,14 +199,13 @@ export async function deliverOrPark(
     }
     return settleAlert(config, origin, body, error);
   }
-  await recordSent(runtime, receipt.accepted.length);
+  await counting.settle(receipt.accepted.length);
   let recipients: RecipientOutcome[];
   try {
     recipients = await settleRecipients(config, origin, alert, receipt);
   } catch (error) {
     // The trigger sends the whole alert again: that attempt must be mailed, not counted.
-    await admission.release();
-    await silence.release();
+    await Promise.all([releaseRepeat(), releaseSilence()]);
     throw error;
   }
   logger.info('Alert delivered', {
@@ -217,6 +225,67 @@ export async function deliverOrPark(
       : {}),
   });
   return { status: 'delivered', messageId: receipt.messageId, recipients };
+}
+
+/** How a trigger names one delivery, for idempotent delivery (idempotent-delivery.ts). */
+export interface DeliveryRequest {
+  /** Message id, event id or Idempotency-Key; undefined delivers without the guard. */
+  key: string | undefined;
+  context: Context;
+  /** What a repeat of the key must carry again (an HTTP body); see {@link DeliverOnce}. */
+  content?: string;
+}
+
+/**
+ * {@link deliverOrPark} once per delivery key (a redelivered record, a retried event, a repeated
+ * request sends nothing twice), answered by `answer`. The state table's round for the alert is
+ * started beside the idempotency record's write, so both cost one round trip, and a container
+ * without a Gmail connection starts opening one at the same time; when the delivery turns out to be
+ * a repeat, what the round claimed is given back.
+ */
+export async function deliverOnceOrPark<T>(
+  runtime: AlertRuntime,
+  origin: AlertOrigin,
+  request: DeliveryRequest,
+  body: () => string,
+  toAlert: () => Alert,
+  deadlineMs: number,
+  answer: (outcome: DeliveryOutcome) => T,
+): Promise<T> {
+  let made: { alert: Alert } | { error: unknown };
+  try {
+    made = { alert: toAlert() };
+  } catch (error) {
+    // deliverOrPark meets the same error and settles it.
+    made = { error };
+  }
+  const alertOf = () => {
+    if ('error' in made) throw made.error;
+    return made.alert;
+  };
+  const delivery = `${origin.trigger}#${request.key ?? origin.id}`;
+  let pending: PendingVerdicts | undefined;
+  if ('alert' in made) {
+    // A cold container connects to Gmail while the idempotency record and the state round are written.
+    runtime.sender.connectAhead();
+    pending = startAdmission(runtime, origin, made.alert, delivery);
+  }
+  let delivered = false;
+  try {
+    return await deliverOnce(
+      runtime,
+      origin.trigger,
+      request.key,
+      request.context,
+      async () => {
+        delivered = true;
+        return answer(await deliverOrPark(runtime, origin, body, alertOf, deadlineMs, pending));
+      },
+      request.content,
+    );
+  } finally {
+    if (!delivered) await pending?.cancel();
+  }
 }
 
 async function settleAlert(
@@ -307,28 +376,6 @@ export function recipientCopy(alert: Alert, address: string): string {
   return JSON.stringify({ ...input, to: [address] });
 }
 
-/**
- * The repeat interval's say on an alert. Copies for one recipient are never counted: the alert they
- * copy was mailed (or counted) already, and each recipient must still get it.
- */
-function admit(runtime: AlertRuntime, origin: AlertOrigin, alert: Alert): Promise<Admission> | Admission {
-  if (!runtime.state || origin.recipient !== undefined) return MAIL_WITHOUT_STATE;
-  return runtime.state.repeats.admit(alert, { trigger: origin.trigger, id: origin.id });
-}
-
-/**
- * The key's silence's say on an alert. Copies for one recipient finish a mail already let through,
- * so they are never held back.
- */
-function silenced(
-  runtime: AlertRuntime,
-  origin: AlertOrigin,
-  alert: Alert,
-): Promise<SilenceVerdict> | SilenceVerdict {
-  if (!runtime.state || origin.recipient !== undefined) return PASS_WITHOUT_STATE;
-  return runtime.state.silences.admit(alert, { trigger: origin.trigger, id: origin.id });
-}
-
 /** The signed "Silence…" link of a keyed alert; a link that cannot be signed is left out, never the mail. */
 async function silenceLink(
   runtime: AlertRuntime,
@@ -366,18 +413,13 @@ async function guardQuota(
   runtime: AlertRuntime,
   origin: AlertOrigin,
   alert: Alert,
+  usage: QuotaUsage | undefined,
   deadlineMs: number,
 ): Promise<GuardedAlert> {
   const guard = runtime.state?.quota;
   const queueUrl = runtime.config.queueUrl;
-  if (!guard || !queueUrl) return { action: 'send' };
-  let usage: QuotaUsage;
-  try {
-    usage = await guard.usage();
-  } catch (error) {
-    reportStateStoreFailure(new StateStoreError('quota-check', { cause: error }), { ...origin });
-    return { action: 'send' };
-  }
+  // No count (no guard, or the table failed and was reported): the alert is mailed.
+  if (!guard || !queueUrl || !usage) return { action: 'send' };
   recordGuardUsage(usage);
   const send: GuardedAlert = { action: 'send', usage };
   const noticeTo = noticeRecipients(runtime.config, alert.to);
@@ -438,18 +480,39 @@ async function sendHoldingNotice(
   }
 }
 
+/** A mail's recipients, counted against the rolling 24 h while it is sent. */
+interface SendCount {
+  /** Once Gmail has answered: the `Sent` metric, and back to the guard what it did not take. */
+  settle(accepted: number): Promise<void>;
+}
+
 /**
- * Counts what Gmail accepted, as the `Sent` metric and against the rolling 24 h; a table that fails
+ * Starts counting a mail to `recipients` addresses against the rolling 24 h; a table that fails
  * only loses the guard's count.
  */
-async function recordSent(runtime: AlertRuntime, recipients: number): Promise<void> {
-  countOutcome('sent', recipients);
-  if (!runtime.state || !runtime.config.queueUrl) return;
-  try {
-    await runtime.state.quota.record(recipients);
-  } catch (error) {
-    reportStateStoreFailure(new StateStoreError('quota-count', { cause: error }));
-  }
+function startCounting(runtime: AlertRuntime, recipients: number): SendCount {
+  const guard = runtime.config.queueUrl ? runtime.state?.quota : undefined;
+  const record = async (count: number) => {
+    try {
+      await guard?.record(count);
+      return true;
+    } catch (error) {
+      reportStateStoreFailure(new StateStoreError('quota-count', { cause: error }));
+      return false;
+    }
+  };
+  const counted = record(recipients);
+  return {
+    async settle(accepted) {
+      if (accepted > 0) countOutcome('sent', accepted);
+      if ((await counted) && accepted !== recipients) await record(accepted - recipients);
+    },
+  };
+}
+
+/** Counts what Gmail accepted of a mail already sent. */
+function recordSent(runtime: AlertRuntime, recipients: number): Promise<void> {
+  return startCounting(runtime, recipients).settle(recipients);
 }
 
 /**
@@ -521,9 +584,7 @@ export async function deliverDigest(
   return 'delivered';
 }
 
-const PASS_WITHOUT_STATE: SilenceVerdict = { action: 'pass', hidden: undefined, release: async () => {} };
-
-const MAIL_WITHOUT_STATE: Admission = { action: 'send', repeats: undefined, release: async () => {} };
+const NOTHING_TO_UNDO = async () => {};
 
 function replyOf(failure: DeliveryError): Record<string, unknown> {
   return { failureClass: failure.failureClass, responseCode: failure.responseCode, reply: failure.message };

@@ -90,6 +90,30 @@ interface RecipientReplyError extends Error {
   response?: string;
 }
 
+/**
+ * The parts of nodemailer's pool that opening a connection ahead of a message needs (see
+ * {@link GmailSender.connectAhead}); checked before use, so another shape only loses the head start.
+ */
+interface PoolInternals {
+  _closed: boolean;
+  _connections: unknown[];
+  _createConnection(): PoolResource;
+}
+
+interface PoolResource {
+  available: boolean;
+  connect(callback: (error?: Error | null) => void): void;
+  _release(): void;
+  once(event: 'close' | 'error', listener: () => void): void;
+}
+
+function poolInternalsOf(pool: unknown): PoolInternals | undefined {
+  const candidate = pool as Partial<PoolInternals>;
+  return Array.isArray(candidate._connections) && typeof candidate._createConnection === 'function'
+    ? (candidate as PoolInternals)
+    : undefined;
+}
+
 function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthContext) => Promise<void>) {
   const options: SMTPPoolOptions = {
     pool: true,
@@ -211,6 +235,8 @@ export class GmailSender {
   readonly #service: SmtpService;
   /** Messages handed to the pool and not sent yet: prepared while a new connection's AUTH is in flight. */
   readonly #waiting = new Set<ComposedOnDemand>();
+  /** The connection opened by {@link connectAhead}, until it is ready or has failed. */
+  #connectingAhead: Promise<void> | undefined;
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
@@ -238,6 +264,35 @@ export class GmailSender {
       .catch(() => {
         // Reported by the first send that needs the credentials.
       });
+  }
+
+  /**
+   * Opens a pooled connection now when there is none, so that TCP, TLS, EHLO and AUTH run while the
+   * caller is still deciding whether to mail the alert (the state table's round) instead of after it.
+   * A message sent meanwhile waits for this connection rather than opening a second one. The
+   * connection stays in the pool even if nothing is mailed, closed after the pool's idle timeout.
+   */
+  connectAhead(): void {
+    const pool = poolInternalsOf(this.#warmPool());
+    if (!pool || pool._closed || pool._connections.length > 0 || this.#connectingAhead) return;
+    const resource = pool._createConnection();
+    // Not handed a message while it connects: the pool would start a second connect on it.
+    resource.available = false;
+    const connecting = new Promise<void>((resolve) => {
+      // A failure reaches the pool through the resource's 'error' and removes it; the next message
+      // opens its own connection and reports what is wrong.
+      resource.once('close', resolve);
+      resource.once('error', resolve);
+      resource.connect((error) => {
+        // Available now: the pool hands it whatever is queued, then keeps it warm.
+        if (!error) resource._release();
+        resolve();
+      });
+    });
+    this.#connectingAhead = connecting;
+    connecting.then(() => {
+      if (this.#connectingAhead === connecting) this.#connectingAhead = undefined;
+    });
   }
 
   /**
@@ -356,13 +411,16 @@ export class GmailSender {
       }).compile();
     });
     this.#waiting.add(message);
-    return new Promise((resolve, reject) => {
-      this.#warmPool().send({ data: { signal }, message } as never, (error, info) => {
-        this.#waiting.delete(message);
-        if (error || !info) reject(error ?? new Error('No reply for the message'));
-        else resolve(info as unknown as SentInfo);
+    const hand = () =>
+      new Promise<SentInfo>((resolve, reject) => {
+        this.#warmPool().send({ data: { signal }, message } as never, (error, info) => {
+          this.#waiting.delete(message);
+          if (error || !info) reject(error ?? new Error('No reply for the message'));
+          else resolve(info as unknown as SentInfo);
+        });
       });
-    });
+    // Waits for the connection opened ahead, which is prepared to compose it while AUTH is in flight.
+    return this.#connectingAhead ? this.#connectingAhead.then(hand) : hand();
   }
 
   #classify(error: unknown): AlertError {

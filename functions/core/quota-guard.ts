@@ -16,6 +16,12 @@ const WINDOW_BUCKETS = 25;
 const DAY_MS = 24 * HOUR_MS;
 // A digest that waits out a whole quota hold (up to 25 h) must still be there afterwards.
 const DIGEST_KEEP_SECONDS = 7 * 24 * 60 * 60;
+/** The read of the counters in flight, which alerts of one container arriving together share. */
+interface SharedUsage {
+  used: Promise<number>;
+  /** Recipients this container counted (or gave back) since the read started. */
+  countedSince: number;
+}
 
 /** What the guard says about a mail to `recipients` addresses. */
 export type QuotaVerdict = 'send' | 'fold' | 'hold';
@@ -47,6 +53,7 @@ export class QuotaGuard {
   readonly #state: StateClients;
   readonly #limit: number;
   readonly #now: () => number;
+  #shared: SharedUsage | undefined;
 
   constructor(state: StateClients, limit: number, now: () => number = Date.now) {
     this.#state = state;
@@ -59,9 +66,32 @@ export class QuotaGuard {
     return `${STATE_TABLE_SCHEMA.prefixes.quota}sent#${hour}`;
   }
 
-  /** Recipients sent in the rolling window. */
+  /**
+   * Recipients sent in the rolling window. Alerts that ask while a read is in flight (the records of
+   * a batch, or the first alert while the read started at init is on its way) share it, with what
+   * this container counted meanwhile added: ten alerts at once cost one read, not ten.
+   */
   async usage(): Promise<QuotaUsage> {
-    const now = this.#now();
+    let shared = this.#shared;
+    if (!shared) {
+      const fresh: SharedUsage = { used: this.#read(this.#now()), countedSince: 0 };
+      const done = () => {
+        if (this.#shared === fresh) this.#shared = undefined;
+      };
+      fresh.used.then(done, done);
+      this.#shared = fresh;
+      shared = fresh;
+    }
+    const used = await shared.used;
+    return { used: Math.max(0, used + shared.countedSince), limit: this.#limit };
+  }
+
+  /** Starts reading the counters at init: the table's connection opens beside the secret's. */
+  prefetch(): void {
+    this.usage().catch(() => undefined);
+  }
+
+  async #read(now: number): Promise<number> {
     const keys = Array.from({ length: WINDOW_BUCKETS }, (_, index) => ({
       [STATE_TABLE_SCHEMA.partitionKey]: this.#bucketKey(now - index * HOUR_MS),
     }));
@@ -71,8 +101,7 @@ export class QuotaGuard {
       }),
     );
     const items = Responses?.[this.#state.tableName] ?? [];
-    const used = items.reduce((sum, item) => sum + (typeof item.sent === 'number' ? item.sent : 0), 0);
-    return { used, limit: this.#limit };
+    return items.reduce((sum, item) => sum + (typeof item.sent === 'number' ? item.sent : 0), 0);
   }
 
   /**
@@ -85,9 +114,13 @@ export class QuotaGuard {
     return 'send';
   }
 
-  /** Counts recipients Gmail accepted in the current hour. */
+  /**
+   * Counts recipients in the current hour: those a mail is about to reach, counted while it is sent;
+   * a negative number gives back those Gmail did not take.
+   */
   async record(recipients: number): Promise<void> {
-    if (recipients <= 0) return;
+    if (recipients === 0) return;
+    if (this.#shared) this.#shared.countedSince += recipients;
     const now = this.#now();
     await this.#state.documents.send(
       new UpdateCommand({

@@ -12,7 +12,14 @@ export interface RepeatSummary {
   since: string;
 }
 
-/** Whether an alert goes out now, or is counted against its key's last mail. */
+/** A firing alert counted against its key's last mail. */
+export interface CountedRepeat {
+  repeats: RepeatSummary;
+  /** When the key was last mailed (ISO 8601, UTC). */
+  lastMailAt: string;
+}
+
+/** Whether an alert goes out now, or falls inside its key's window. */
 export type Admission =
   | {
       action: 'send';
@@ -21,7 +28,11 @@ export type Admission =
       /** Gives the key's window back when the mail did not go out, so a later attempt is mailed. */
       release(): Promise<void>;
     }
-  | { action: 'count'; repeats: RepeatSummary; lastMailAt: string };
+  | {
+      action: 'repeat';
+      /** Counts the alert as a repeat, told in the key's next mail. */
+      count(): Promise<CountedRepeat>;
+    };
 
 /** One key's item (`repeat#<dedupKey>`), as stored. */
 interface RepeatItem {
@@ -30,6 +41,8 @@ interface RepeatItem {
   repeats?: number;
   since?: number;
   claim?: string;
+  /** The delivery (message id, event id or Idempotency-Key) that holds the window. */
+  claimBy?: string;
 }
 
 // A key's pending count outlives its window by a week, then the table forgets it (TTL).
@@ -61,14 +74,19 @@ export class RepeatWindow {
     this.#now = now;
   }
 
-  /** Decides whether `alert` is mailed now; alerts without a dedupKey always are. */
-  async admit(alert: Alert, context: Record<string, unknown> = {}): Promise<Admission> {
+  /**
+   * Decides whether `alert` is mailed now, in one conditional write; alerts without a dedupKey always
+   * are. `delivery` names the delivery (message id, event id or Idempotency-Key): a second attempt of
+   * the same delivery may take the window it holds, so two copies of one SQS message racing each
+   * other cannot leave the key counted with no mail sent.
+   */
+  async admit(alert: Alert, delivery: string, context: Record<string, unknown> = {}): Promise<Admission> {
     if (!alert.dedupKey || this.#repeatSeconds === 0) return sendUnguarded;
     const key = `${STATE_TABLE_SCHEMA.prefixes.repeat}${alert.dedupKey}`;
     try {
       return alert.status === 'resolved'
-        ? await this.#closeWindow(key)
-        : await this.#claimOrCount(key, alert.severity);
+        ? await this.#closeWindow(key, delivery)
+        : await this.#claimOrRepeat(key, alert.severity, delivery);
     } catch (error) {
       reportStateStoreFailure(new StateStoreError('repeat-check', { cause: error }), {
         ...context,
@@ -82,7 +100,7 @@ export class RepeatWindow {
     return Math.ceil(now / 1000) + this.#repeatSeconds + KEEP_AFTER_WINDOW_SECONDS;
   }
 
-  async #claimOrCount(key: string, severity: Severity): Promise<Admission> {
+  async #claimOrRepeat(key: string, severity: Severity, delivery: string): Promise<Admission> {
     const now = this.#now();
     const claim = randomUUID();
     try {
@@ -91,14 +109,15 @@ export class RepeatWindow {
           TableName: this.#state.tableName,
           Key: { [STATE_TABLE_SCHEMA.partitionKey]: key },
           UpdateExpression:
-            'SET lastSentAt = :now, severity = :severity, claim = :claim, #ttl = :expiresAt REMOVE repeats, since',
+            'SET lastSentAt = :now, severity = :severity, claim = :claim, claimBy = :by, #ttl = :expiresAt REMOVE repeats, since',
           ConditionExpression:
-            'attribute_not_exists(lastSentAt) OR lastSentAt <= :windowStart OR severity <> :severity',
+            'attribute_not_exists(lastSentAt) OR lastSentAt <= :windowStart OR severity <> :severity OR claimBy = :by',
           ExpressionAttributeNames: { '#ttl': STATE_TABLE_SCHEMA.ttlAttribute },
           ExpressionAttributeValues: {
             ':now': now,
             ':severity': severity,
             ':claim': claim,
+            ':by': delivery,
             ':expiresAt': this.#expiresAt(now),
             ':windowStart': now - this.#repeatSeconds * 1000,
           },
@@ -109,7 +128,12 @@ export class RepeatWindow {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    // Mailed within the window at this severity: one more repeat.
+    // Mailed within the window at this severity: a repeat, counted once the caller knows it goes no further.
+    return { action: 'repeat', count: () => this.#countRepeat(key) };
+  }
+
+  async #countRepeat(key: string): Promise<CountedRepeat> {
+    const now = this.#now();
     const { Attributes } = await this.#state.documents.send(
       new UpdateCommand({
         TableName: this.#state.tableName,
@@ -122,22 +146,22 @@ export class RepeatWindow {
     );
     const item = (Attributes ?? {}) as RepeatItem;
     return {
-      action: 'count',
       repeats: { count: item.repeats ?? 1, since: iso(item.since ?? now) },
       lastMailAt: iso(item.lastSentAt ?? now),
     };
   }
 
-  async #closeWindow(key: string): Promise<Admission> {
+  async #closeWindow(key: string, delivery: string): Promise<Admission> {
     const now = this.#now();
     const claim = randomUUID();
     const { Attributes } = await this.#state.documents.send(
       new UpdateCommand({
         TableName: this.#state.tableName,
         Key: { [STATE_TABLE_SCHEMA.partitionKey]: key },
-        UpdateExpression: 'SET claim = :claim, #ttl = :expiresAt REMOVE lastSentAt, severity, repeats, since',
+        UpdateExpression:
+          'SET claim = :claim, claimBy = :by, #ttl = :expiresAt REMOVE lastSentAt, severity, repeats, since',
         ExpressionAttributeNames: { '#ttl': STATE_TABLE_SCHEMA.ttlAttribute },
-        ExpressionAttributeValues: { ':claim': claim, ':expiresAt': this.#expiresAt(now) },
+        ExpressionAttributeValues: { ':claim': claim, ':by': delivery, ':expiresAt': this.#expiresAt(now) },
         ReturnValues: 'ALL_OLD',
       }),
     );
@@ -158,8 +182,17 @@ export class RepeatWindow {
    */
   async #release(key: string, claim: string, previous: RepeatItem | undefined): Promise<void> {
     const set: string[] = [];
-    const remove = ['claim'];
+    const remove: string[] = [];
     const values: Record<string, unknown> = { ':claim': claim };
+    // A claim this one replaced (the same delivery, twice at once) holds the key again, so its own
+    // release still works.
+    if (previous?.claim !== undefined && previous.claimBy !== undefined) {
+      set.push('claim = :previousClaim', 'claimBy = :previousBy');
+      values[':previousClaim'] = previous.claim;
+      values[':previousBy'] = previous.claimBy;
+    } else {
+      remove.push('claim', 'claimBy');
+    }
     if (previous?.lastSentAt !== undefined && previous.severity !== undefined) {
       set.push('lastSentAt = :lastSentAt', 'severity = :severity');
       values[':lastSentAt'] = previous.lastSentAt;
@@ -172,14 +205,20 @@ export class RepeatWindow {
       set.push('since = :since');
       values[':since'] = previous.since;
     }
-    const add = previous?.repeats ? ' ADD repeats :repeats' : '';
+    const add = previous?.repeats ? 'ADD repeats :repeats' : '';
     if (previous?.repeats) values[':repeats'] = previous.repeats;
     try {
       await this.#state.documents.send(
         new UpdateCommand({
           TableName: this.#state.tableName,
           Key: { [STATE_TABLE_SCHEMA.partitionKey]: key },
-          UpdateExpression: `${set.length > 0 ? `SET ${set.join(', ')} ` : ''}REMOVE ${remove.join(', ')}${add}`,
+          UpdateExpression: [
+            set.length > 0 ? `SET ${set.join(', ')}` : '',
+            remove.length > 0 ? `REMOVE ${remove.join(', ')}` : '',
+            add,
+          ]
+            .filter(Boolean)
+            .join(' '),
           ConditionExpression: 'claim = :claim',
           ExpressionAttributeValues: values,
         }),

@@ -7,6 +7,7 @@ import { describeFailure, logger } from './logger.ts';
 import type { AlertOrigin } from './queues.ts';
 import { QuotaGuard } from './quota-guard.ts';
 import { RepeatWindow } from './repeat-window.ts';
+import { fetchSigningKeys } from './signing-keys.ts';
 import { SilenceStore } from './silences.ts';
 import { createStateClients } from './state-store.ts';
 
@@ -65,7 +66,8 @@ export function deliverOnce<T>(
 }
 
 /**
- * Validates the configuration once, at cold start, and starts fetching the Gmail secret. A broken
+ * Validates the configuration once, at cold start, and starts fetching the Gmail secret (and, with
+ * the quota guard, reading its counters). A broken
  * configuration is logged once here and reported by every invocation, instead of failing the init
  * phase with a message nobody sees.
  */
@@ -76,7 +78,16 @@ export function initRuntime(env: Record<string, string | undefined> = process.en
     const config = loadConfig(env);
     const sender = new GmailSender(config);
     sender.prefetchCredentials();
-    runtime = { config, sender, state: stateOf(config) };
+    const state = stateOf(config);
+    // Beside the secret: the first alert finds the counters read and the table's connection open,
+    // and the key that signs its silence link.
+    if (config.queueUrl) state?.quota.prefetch();
+    if (config.silenceBaseUrl && config.signingSecretId) {
+      fetchSigningKeys(config.signingSecretId, config.secretCacheSeconds).catch(() => {
+        // Reported by the first link that cannot be signed.
+      });
+    }
+    runtime = { config, sender, state };
   } catch (error) {
     failure =
       error instanceof ConfigError

@@ -27,10 +27,29 @@ const errorName = (error: unknown) => {
  * Parameters, cached for `maxAgeSeconds`. Throws {@link ConfigError} when the secret cannot be read
  * or holds no usable key, {@link SecretUnavailableError} when Secrets Manager does not answer.
  */
-export async function fetchSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
+export function fetchSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
+  // Callers at the same moment (the prefetch at init and the first alert) share one read.
+  let pending = inFlight.get(secretId);
+  if (!pending) {
+    const read = readSigningKeys(secretId, maxAgeSeconds);
+    const done = () => inFlight.delete(secretId);
+    read.then(done, done);
+    inFlight.set(secretId, read);
+    pending = read;
+  }
+  return pending;
+}
+
+const inFlight = new Map<string, Promise<SigningKeys>>();
+
+async function readSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
   currentProvider ??= new SecretsProvider({ clientConfig: { maxAttempts: 2 } });
   previousProvider ??= new SecretsProvider({ clientConfig: { maxAttempts: 2 } });
   const variable = ENVIRONMENT_VARIABLES.signingSecretId;
+  // Both versions at once: the link needs the current one, and waits for one round trip, not two.
+  const previousValue = previousProvider
+    .get(secretId, { maxAge: maxAgeSeconds, sdkOptions: { VersionStage: 'AWSPREVIOUS' } })
+    .catch(() => undefined);
   let currentValue: unknown;
   try {
     currentValue = await currentProvider.get(secretId, { maxAge: maxAgeSeconds });
@@ -51,12 +70,7 @@ export async function fetchSigningKeys(secretId: string, maxAgeSeconds: number):
   }
   let previous: string | undefined;
   try {
-    previous = parseSigningKey(
-      await previousProvider.get(secretId, {
-        maxAge: maxAgeSeconds,
-        sdkOptions: { VersionStage: 'AWSPREVIOUS' },
-      }),
-    );
+    previous = parseSigningKey(await previousValue);
   } catch {
     // No rotation yet (no AWSPREVIOUS version), or an old value that was never a key: only the current key.
     previous = undefined;

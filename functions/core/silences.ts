@@ -32,7 +32,11 @@ export interface HiddenSummary {
 
 /** A silence's say on an alert. */
 export type SilenceVerdict =
-  | { action: 'hide'; hidden: number; until: string }
+  | {
+      action: 'hide';
+      /** Counts the alert under the silence: what it has hidden so far, and when it ends. */
+      count(): Promise<{ hidden: number; until: string }>;
+    }
   | {
       action: 'pass';
       /** What an ended silence hid, now told; undefined when it hid nothing. */
@@ -162,7 +166,8 @@ export class SilenceStore {
       // Most keys were never silenced: one read, and the alert goes on.
       if (!item) return PASS;
       const silence = this.#activeOf(key, item);
-      if (silence && alert.status === 'firing') return await this.#hide(key);
+      // Counted only once the alert is known to go no further (see admission.ts).
+      if (silence && alert.status === 'firing') return { action: 'hide', count: () => this.#hide(key) };
       if (silence && !silence.untilResolved) return PASS;
       if (silence) await this.end(key);
       else if (!item.hidden) return PASS;
@@ -176,7 +181,7 @@ export class SilenceStore {
     }
   }
 
-  async #hide(key: string): Promise<SilenceVerdict> {
+  async #hide(key: string): Promise<{ hidden: number; until: string }> {
     const now = this.#now();
     const { Attributes } = await this.#state.documents.send(
       new UpdateCommand({
@@ -189,7 +194,7 @@ export class SilenceStore {
       }),
     );
     const item = (Attributes ?? {}) as SilenceItem;
-    return { action: 'hide', hidden: item.hidden ?? 1, until: iso(item.until ?? now) };
+    return { hidden: item.hidden ?? 1, until: iso(item.until ?? now) };
   }
 
   /** Takes an ended silence's count, once: two alerts at the same moment cannot both tell it. */

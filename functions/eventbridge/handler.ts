@@ -2,11 +2,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { sendDeadline } from '../core/deadline.ts';
-import { type DeliveryOutcome, deliverOrPark } from '../core/deliver-or-park.ts';
+import { type DeliveryOutcome, deliverOnceOrPark } from '../core/deliver-or-park.ts';
 import { alertFromEvent, serialiseEvent } from '../core/event-alert.ts';
 import { logger } from '../core/logger.ts';
 import { publishDeliveryMetrics } from '../core/metrics.ts';
-import { deliverOnce, initRuntime } from '../core/runtime.ts';
+import { initRuntime } from '../core/runtime.ts';
 
 const runtime = initRuntime();
 
@@ -22,14 +22,13 @@ export const handler = middy<EventBridgeEvent<string, unknown>, DeliveryOutcome[
   .handler(async (event, context: Context) => {
     const current = runtime();
     // Once per event id: a retried event sends nothing twice.
-    return deliverOnce(current, 'eventbridge', event.id, context, async () => {
-      const outcome = await deliverOrPark(
-        current,
-        { trigger: 'eventbridge', id: event.id },
-        () => serialiseEvent(event),
-        () => alertFromEvent(event, current.config),
-        sendDeadline(context, EVENT_SEND_CAP_MS),
-      );
-      return outcome.status;
-    });
+    return deliverOnceOrPark(
+      current,
+      { trigger: 'eventbridge', id: event.id },
+      { key: event.id, context },
+      () => serialiseEvent(event),
+      () => alertFromEvent(event, current.config),
+      sendDeadline(context, EVENT_SEND_CAP_MS),
+      (outcome) => outcome.status,
+    );
   });

@@ -10,11 +10,11 @@ import type {
 } from 'aws-lambda';
 import { parseAlert, parseJsonBody } from '../core/alert.ts';
 import { sendDeadline } from '../core/deadline.ts';
-import { deliverOrPark } from '../core/deliver-or-park.ts';
+import { deliverOnceOrPark } from '../core/deliver-or-park.ts';
 import { deliveryAnswer, idempotencyKeyOf, toHttpError } from '../core/http-response.ts';
 import { describeFailure, logger } from '../core/logger.ts';
 import { publishDeliveryMetrics } from '../core/metrics.ts';
-import { type AlertRuntime, deliverOnce, initRuntime } from '../core/runtime.ts';
+import { type AlertRuntime, initRuntime } from '../core/runtime.ts';
 import { notFoundPage, unavailablePage } from '../core/silence-pages.ts';
 import { handleSilenceRequest } from '../core/silence-requests.ts';
 
@@ -35,22 +35,14 @@ async function handleAlertRequest(
   const alert = parseAlert(parseJsonBody(body), current.config);
   // Once per Idempotency-Key: a repeated request gets the first answer and sends nothing; the same
   // key with another body is refused.
-  return deliverOnce(
+  return deliverOnceOrPark(
     current,
-    'http',
-    idempotencyKeyOf(event.headers),
-    context,
-    async () => {
-      const outcome = await deliverOrPark(
-        current,
-        { trigger: 'http', id: context.awsRequestId },
-        () => body,
-        () => alert,
-        sendDeadline(context, HTTP_SEND_CAP_MS),
-      );
-      return deliveryAnswer(outcome);
-    },
-    body,
+    { trigger: 'http', id: context.awsRequestId },
+    { key: idempotencyKeyOf(event.headers), context, content: body },
+    () => body,
+    () => alert,
+    sendDeadline(context, HTTP_SEND_CAP_MS),
+    deliveryAnswer,
   );
 }
 

@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sendDeadline } from '../core/deadline.ts';
-import { deliverDigest, deliverOrPark } from '../core/deliver-or-park.ts';
+import { deliverDigest, deliverOnceOrPark } from '../core/deliver-or-park.ts';
 import { logger } from '../core/logger.ts';
 import { publishDeliveryMetrics } from '../core/metrics.ts';
 import { digestKeyOfRecord, queuedHistoryOf } from '../core/queues.ts';
@@ -18,27 +18,29 @@ const SQS_SEND_CAP_MS = 25_000;
 
 async function processAlertRecord(record: SQSRecord, context: Context): Promise<void> {
   const current = runtime();
+  const deadlineMs = sendDeadline(context, SQS_SEND_CAP_MS);
+  const origin = { trigger: 'sqs' as const, id: record.messageId };
+  const digestKey = digestKeyOfRecord(record.messageAttributes);
   // Once per message id: a redelivered record sends nothing twice. Per-recipient copies are new messages.
-  await deliverOnce(current, 'sqs', record.messageId, context, async () => {
-    const digestKey = digestKeyOfRecord(record.messageAttributes);
-    if (digestKey) {
-      const origin = { trigger: 'sqs' as const, id: record.messageId };
-      return deliverDigest(current, origin, digestKey, sendDeadline(context, SQS_SEND_CAP_MS));
-    }
-    const outcome = await deliverOrPark(
-      current,
-      {
-        trigger: 'sqs',
-        id: record.messageId,
-        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-        ...queuedHistoryOf(record.messageAttributes),
-      },
-      () => record.body,
-      () => alertFromQueuedBody(record.body, current.config),
-      sendDeadline(context, SQS_SEND_CAP_MS),
+  if (digestKey) {
+    await deliverOnce(current, 'sqs', record.messageId, context, () =>
+      deliverDigest(current, origin, digestKey, deadlineMs),
     );
-    return outcome.status;
-  });
+    return;
+  }
+  await deliverOnceOrPark(
+    current,
+    {
+      ...origin,
+      receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+      ...queuedHistoryOf(record.messageAttributes),
+    },
+    { key: record.messageId, context },
+    () => record.body,
+    () => alertFromQueuedBody(record.body, current.config),
+    deadlineMs,
+    (outcome) => outcome.status,
+  );
 }
 
 /** SQS alerts queue: partial batch failures, so only the records that can succeed later come back. */
