@@ -28,19 +28,27 @@ const errorName = (error: unknown) => {
  * or holds no usable key, {@link SecretUnavailableError} when Secrets Manager does not answer.
  */
 export function fetchSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
-  // Callers at the same moment (the prefetch at init and the first alert) share one read.
-  let pending = inFlight.get(secretId);
-  if (!pending) {
-    const read = readSigningKeys(secretId, maxAgeSeconds);
-    const done = () => inFlight.delete(secretId);
-    read.then(done, done);
-    inFlight.set(secretId, read);
-    pending = read;
-  }
-  return pending;
+  const cached = readings.get(secretId);
+  if (cached && (cached.until === undefined || cached.until > Date.now())) return cached.keys;
+  // Callers at the same moment (the prefetch at init and the first alert) share one read, and the
+  // keys are kept as read, "no previous key" included, which the providers' own caches do not keep.
+  const reading: { keys: Promise<SigningKeys>; until?: number } = {
+    keys: readSigningKeys(secretId, maxAgeSeconds),
+  };
+  readings.set(secretId, reading);
+  reading.keys.then(
+    () => {
+      reading.until = Date.now() + maxAgeSeconds * 1000;
+    },
+    () => {
+      if (readings.get(secretId) === reading) readings.delete(secretId);
+    },
+  );
+  return reading.keys;
 }
 
-const inFlight = new Map<string, Promise<SigningKeys>>();
+/** Per secret: the keys being read (no `until` yet) or read, kept until `until`. */
+const readings = new Map<string, { keys: Promise<SigningKeys>; until?: number }>();
 
 async function readSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
   currentProvider ??= new SecretsProvider({ clientConfig: { maxAttempts: 2 } });

@@ -1,4 +1,6 @@
 import { createServer } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmailReplies } from '../../local/gmail-replies.ts';
 import type { ReceivedMessage } from '../../local/gmail-server.ts';
@@ -40,6 +42,22 @@ function metricValues(name: string): number[] {
 }
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+/** Writes one item into the deployment's state table, as another execution environment would have. */
+async function putStateItem(deployment: Deployment, item: Record<string, unknown>): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint: deployment.env.AWS_ENDPOINT_URL_DYNAMODB,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIALOCALONLY', secretAccessKey: 'local-only' },
+  });
+  try {
+    await DynamoDBDocumentClient.from(client).send(
+      new PutCommand({ TableName: deployment.state?.tableName, Item: item }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
 
 async function mailsAfter(deployment: Deployment, before: number, settleMs = 300) {
   // A mail that should not arrive gets a moment to do so anyway.
@@ -235,11 +253,91 @@ describe('repeat interval per dedupKey', () => {
     expect(await mailsAfter(deployment, before)).toHaveLength(1);
   });
 
+  it('mails an SQS record that two containers receive at once exactly once, and holds its window', async () => {
+    // Two execution environments of the sqs function, as SQS's at-least-once delivery can reach.
+    const first = await deployment.sqsHandler();
+    const second = await deployment.sqsHandler();
+    const keys = Array.from({ length: 4 }, (_, round) => `replica-lag-race-${round}`);
+    const before = deployment.gmail.messages.length;
+
+    for (const dedupKey of keys) {
+      const record = sqsRecord(JSON.stringify(alertOf({ dedupKey })));
+      const answers = await Promise.all([first([record]), second([record])]);
+      // The one that found the other's delivery in progress hands the record back; its retry sends nothing.
+      for (const [index, answer] of answers.entries()) {
+        if (answer.batchItemFailures.length === 0) continue;
+        const retry = index === 0 ? first : second;
+        expect(
+          await retry([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }]),
+        ).toEqual({ batchItemFailures: [] });
+      }
+      // Another firing of the key inside the window is counted: the window is held by the mail sent.
+      expect(await first([sqsRecord(JSON.stringify(alertOf({ dedupKey })))])).toEqual({
+        batchItemFailures: [],
+      });
+    }
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual(keys);
+  });
+
+  it('mails a delivery whose key was claimed a moment ago by another attempt of the same delivery', async () => {
+    // The other copy of the record won the key's window but lost the idempotency record: it sends
+    // nothing, so this attempt must mail rather than count the alert as a repeat of that claim.
+    const sqs = await deployment.sqsHandler();
+    const dedupKey = 'replica-lag-claimed';
+    const record = sqsRecord(JSON.stringify(alertOf({ dedupKey })));
+    await putStateItem(deployment, {
+      pk: `repeat#${dedupKey}`,
+      lastSentAt: Date.now(),
+      severity: 'warning',
+      claim: 'claim-of-the-other-attempt',
+      claimBy: `sqs#${record.messageId}`,
+    });
+    const before = deployment.gmail.messages.length;
+
+    expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+    // A different delivery of the key inside the window is counted.
+    expect(await sqs([sqsRecord(JSON.stringify(alertOf({ dedupKey })))])).toEqual({ batchItemFailures: [] });
+
+    const mails = await mailsAfter(deployment, before);
+    expect(mails.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual([dedupKey]);
+  });
+
   it('keeps each kind of item under its own key prefix', async () => {
     const keys = ((await deployment.state?.items()) ?? []).map((item) => String(item.pk));
     expect(keys).toContain('repeat#orders-queue-depth');
     expect(keys).toContainEqual(expect.stringMatching(/^quota#sent#\d{4}-\d\d-\d\dT\d\d$/));
     expect(keys.every((key) => /^(?:idempotency|repeat|quota|digest)#/.test(key))).toBe(true);
+  });
+});
+
+describe('a cold container', () => {
+  it("opens its Gmail connection while the state table's round is still out", async () => {
+    // Every DynamoDB answer takes 1.2 s: the connection must not wait for them.
+    const deployment = await deploy({ stateDelayMs: 600, env: { ALERT_REPEAT_SECONDS: '3600' } });
+    try {
+      const sqs = await deployment.sqsHandler();
+      const statePath = deployment.statePath as NonNullable<Deployment['statePath']>;
+      const answered = statePath.roundTrips;
+      const delivery = sqs([sqsRecord(JSON.stringify(alertOf({ dedupKey: 'cold-overlap' })))]);
+
+      const deadline = Date.now() + 5_000;
+      while (deployment.gmail.stats.authAttempts === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(deployment.gmail.stats.authAttempts).toBe(1);
+      // Signed in to Gmail before DynamoDB had answered anything of this invocation (or of init).
+      expect(statePath.roundTrips).toBe(answered);
+
+      expect(await delivery).toEqual({ batchItemFailures: [] });
+      expect(deployment.gmail.stats.connections).toBe(1);
+      expect(deployment.gmail.messages.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual([
+        'cold-overlap',
+      ]);
+    } finally {
+      await deployment.close();
+    }
   });
 });
 

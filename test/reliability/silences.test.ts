@@ -295,6 +295,31 @@ describe('rotation of the signing key', () => {
 });
 
 describe('the signing key', () => {
+  it('is read once per container while it is cached, not once per mail', async () => {
+    // The default cache, not this file's zero.
+    const cached = await deploy({
+      silenceBaseUrl: BASE_URL,
+      env: { ALERT_REPEAT_SECONDS: '0', SECRET_CACHE_SECONDS: undefined },
+    });
+    try {
+      const sqs = await cached.sqsHandler();
+      const records = [1, 2, 3].map((serial) =>
+        sqsRecord(JSON.stringify({ subject: `Replica lag ${serial}`, dedupKey: `replica-${serial}` })),
+      );
+      for (const record of records) expect(await sqs([record])).toEqual({ batchItemFailures: [] });
+
+      expect(cached.gmail.messages.map((mail) => LINK.test(mail.parsed.text ?? ''))).toEqual([
+        true,
+        true,
+        true,
+      ]);
+      // Its current and previous versions, read side by side at init; the first alert shares that read.
+      expect(cached.secrets.callsFor(cached.signingSecretId)).toBe(2);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('never appears in a mail, an answer or the output', async () => {
     const forms = signingKeyForms(SIGNING_KEY);
     const places = [

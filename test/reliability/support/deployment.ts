@@ -60,6 +60,8 @@ export interface DeploymentOptions {
   functionTimeoutMs?: number;
   /** ALERT_SILENCE_BASE_URL: keyed mails carry a silence link to it (default none). */
   silenceBaseUrl?: string;
+  /** Reach the state table through a {@link TcpProxy} with this one-way delay (ms). */
+  stateDelayMs?: number;
 }
 
 export type HttpInvoke = (
@@ -83,6 +85,8 @@ export interface Deployment {
   nat: TcpProxy | undefined;
   /** The state table (DynamoDB on loopback) the functions keep idempotency records and repeat counts in. */
   state: StateTableEndpoint | undefined;
+  /** With `stateDelayMs`: the proxy in front of the state table. */
+  statePath: TcpProxy | undefined;
   queueUrl: string;
   deadLetterQueueUrl: string;
   env: Record<string, string | undefined>;
@@ -141,6 +145,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
         : options.secretValue,
     ...(options.gmail ? { gmail: options.gmail } : {}),
     ...(options.natPath ? { smtpProxy: { recordClientBytes: true } } : {}),
+    ...(options.stateDelayMs === undefined ? {} : { stateProxy: { oneWayDelayMs: options.stateDelayMs } }),
     signingKey: SIGNING_KEY,
     ...(options.silenceBaseUrl ? { silenceBaseUrl: options.silenceBaseUrl } : {}),
     settings: {
@@ -177,6 +182,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     sqs,
     nat: cloud.smtpProxy,
     state: cloud.state,
+    statePath: cloud.stateTableProxy,
     queueUrl,
     deadLetterQueueUrl,
     env,
