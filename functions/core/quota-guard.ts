@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from './alert.ts';
 import { STATE_TABLE_SCHEMA } from './config-contract.ts';
 import { DIGEST_FROM_SHARE, type DigestEntry, digestEntryOf } from './digest.ts';
@@ -92,16 +92,12 @@ export class QuotaGuard {
   }
 
   async #read(now: number): Promise<number> {
-    const keys = Array.from({ length: WINDOW_BUCKETS }, (_, index) => ({
-      [STATE_TABLE_SCHEMA.partitionKey]: this.#bucketKey(now - index * HOUR_MS),
-    }));
-    const { Responses } = await this.#state.documents.send(
-      new BatchGetCommand({
-        RequestItems: { [this.#state.tableName]: { Keys: keys, ConsistentRead: true } },
-      }),
+    const items = await Promise.all(
+      Array.from({ length: WINDOW_BUCKETS }, (_, index) =>
+        this.#state.reads.get(this.#bucketKey(now - index * HOUR_MS)),
+      ),
     );
-    const items = Responses?.[this.#state.tableName] ?? [];
-    return items.reduce((sum, item) => sum + (typeof item.sent === 'number' ? item.sent : 0), 0);
+    return items.reduce((sum, item) => sum + (typeof item?.sent === 'number' ? item.sent : 0), 0);
   }
 
   /**

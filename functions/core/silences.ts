@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from './alert.ts';
 import { STATE_TABLE_SCHEMA } from './config-contract.ts';
 import { reportStateStoreFailure, type StateClients, StateStoreError } from './state-store.ts';
@@ -80,10 +80,10 @@ export class SilenceStore {
   }
 
   async #read(key: string): Promise<SilenceItem | undefined> {
-    const { Item } = await this.#state.documents.send(
-      new GetCommand({ TableName: this.#state.tableName, Key: this.#keyOf(key), ConsistentRead: true }),
-    );
-    return Item as SilenceItem | undefined;
+    // With the quota counters and the other alerts of the moment, in one request.
+    return (await this.#state.reads.get(`${STATE_TABLE_SCHEMA.prefixes.silence}${key}`)) as
+      | SilenceItem
+      | undefined;
   }
 
   #activeOf(key: string, item: SilenceItem | undefined): Silence | undefined {

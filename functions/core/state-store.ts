@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { STATE_STORE_FAILURE_MESSAGE } from './config-contract.ts';
 import { logger } from './logger.ts';
+import { BatchedReads } from './state-reads.ts';
 
 export { STATE_STORE_FAILURE_MESSAGE };
 
@@ -53,11 +54,15 @@ const unreachable = (error: unknown) => {
   return status === undefined || status >= 500;
 };
 
-/** The table's clients: the low-level one Powertools Idempotency takes, and a document client over it. */
+/**
+ * The table's clients: the low-level one Powertools Idempotency takes, a document client over it, and
+ * the reads by key gathered per turn of the event loop.
+ */
 export interface StateClients {
   tableName: string;
   client: DynamoDBClient;
   documents: DynamoDBDocumentClient;
+  reads: BatchedReads;
 }
 
 /** Creates the DynamoDB clients of one container (module scope keeps them between invocations). */
@@ -85,11 +90,8 @@ export function createStateClients(tableName: string): StateClients {
     },
     { step: 'initialize', name: 'stateTableBreaker', priority: 'high' },
   );
-  return {
-    tableName,
-    client,
-    documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-  };
+  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { tableName, client, documents, reads: new BatchedReads(documents, tableName) };
 }
 
 /** Logs a state-store failure with the stable message the stack's alarm counts. */
