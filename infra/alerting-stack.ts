@@ -97,11 +97,13 @@ export class AlertingStack extends Stack {
     for (const name of ['http', 'sqs', 'eventbridge'] as const) {
       this.queue.queue.grantSendMessages(this.functions[name].function);
       this.queue.deadLetterQueue.grantSendMessages(this.functions[name].function);
-      // Idempotency records, repeat counts and silences; the doctor sends no alerts and gets no access.
+      // Idempotency records, repeat counts, silences, the quota count and digests.
       this.state.grantItemAccess(this.functions[name].function);
       // The functions that render mails sign their silence links; http also checks them.
       this.signingSecret.grantRead(this.functions[name].function);
     }
+    // The doctor sends no alerts: it only reads the quota guard's count, to report it.
+    this.state.grantQuotaRead(this.functions.doctor.function);
     this.queue.addConsumer(this.functions.sqs.function, config.maxConcurrency);
 
     // http, sqs and doctor are only ever invoked synchronously (API Gateway, the SQS poller, a direct

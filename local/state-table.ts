@@ -3,6 +3,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { STATE_TABLE_SCHEMA } from '../functions/core/config-contract.ts';
+import type { StateClients } from '../functions/core/state-store.ts';
 
 export const LOCAL_STATE_TABLE = 'gmail-alerts-state';
 
@@ -11,6 +12,8 @@ export interface StateTableEndpoint {
   readonly url: string;
   /** For `ALERT_STATE_TABLE`. */
   readonly tableName: string;
+  /** Clients for this endpoint, for the functions' own classes (the quota guard's count on the outbox page). */
+  readonly clients: StateClients;
   /** Every item of the table, unmarshalled (for tests and the outbox page). */
   items(): Promise<Record<string, unknown>[]>;
   /** Deletes the items whose key starts with `prefix`, as their expiry would (tests of a window that has passed). */
@@ -53,6 +56,7 @@ export async function startStateTable(tableName: string = LOCAL_STATE_TABLE): Pr
   return {
     url,
     tableName,
+    clients: { tableName, client, documents },
     items,
     async forget(prefix) {
       const keys = (await items()).map((item) => String(item[key])).filter((pk) => pk.startsWith(prefix));

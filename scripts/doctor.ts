@@ -37,7 +37,9 @@ const spec = {
       '  GMAIL_SECRET_ID                     the secret, read with your AWS credentials (AWS_PROFILE, AWS_REGION);\n' +
       '                                      an OAuth secret adds the token request and AUTH XOAUTH2\n' +
       '  GOOGLE_OAUTH_TOKEN_URL              default https://oauth2.googleapis.com/token\n' +
-      '  SMTP_HOST, SMTP_PORT, SMTP_SECURE   default smtp.gmail.com, 587, STARTTLS',
+      '  SMTP_HOST, SMTP_PORT, SMTP_SECURE   default smtp.gmail.com, 587, STARTTLS\n' +
+      "  ALERT_STATE_TABLE                   the quota guard's table, read only (its quota# items)\n" +
+      '  GMAIL_DAILY_LIMIT                   its limit, default 500',
     'Examples:\n' +
       '  GMAIL_USER=you@gmail.com GMAIL_APP_PASSWORD="xxxx xxxx xxxx xxxx" npm run doctor\n' +
       '  GMAIL_SECRET_ID=prod/gmail-alerts npm run doctor -- --to you@example.com\n' +

@@ -14,13 +14,8 @@ import type { LocalSignIn } from '../local/local-cloud.ts';
 import { type QueueRelay, startQueueRelay } from '../local/queue-relay.ts';
 import * as cli from './lib/cli.ts';
 import { type LocalApi, startLocalApi } from './lib/local-api.ts';
-import {
-  activeSilences,
-  DEMO_ACCOUNT,
-  DEMO_SECRET_ID,
-  type LocalStack,
-  startLocalStack,
-} from './lib/local-stack.ts';
+import { DEMO_ACCOUNT, DEMO_SECRET_ID, type LocalStack, startLocalStack } from './lib/local-stack.ts';
+import { readStateView } from './lib/state-view.ts';
 
 const spec = {
   usage: 'npm start [-- options]',
@@ -173,7 +168,7 @@ cli.runCommand(spec, async () => {
             ]),
           ),
         })),
-      silences: () => activeSilences(local),
+      state: () => readStateView(local),
       curl: (baseUrl) => curlLine(baseUrl, apiKey),
       log,
     });

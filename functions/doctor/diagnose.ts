@@ -5,6 +5,7 @@ import {
   checkCertificate,
   checkConfiguration,
   checkPasswordShape,
+  checkQuotaGuard,
   checkTlsMode,
   DiagnosisStepError,
   lookUpHost,
@@ -18,6 +19,7 @@ import {
 
 export type DiagnosisStepId =
   | 'config'
+  | 'quota'
   | 'secret'
   | 'app-password'
   | 'oauth-shape'
@@ -33,18 +35,20 @@ export type DiagnosisStepId =
 export interface DiagnosisStep {
   id: DiagnosisStepId;
   title: string;
-  status: 'pass' | 'fail' | 'skip';
+  /** `warn`: something to act on that does not fail the diagnosis (the quota guard's count). */
+  status: 'pass' | 'warn' | 'fail' | 'skip';
   durationMs: number;
-  /** What was found (on pass) or why the step did not run (on skip). */
+  /** What was found (on pass or warn) or why the step did not run (on skip). */
   detail?: string;
   /** On fail: one line saying what is wrong. */
   cause?: string;
-  /** On fail: one line saying what to do. */
+  /** On fail or warn: one line saying what to do. */
   fix?: string;
 }
 
 /** The outcome of {@link diagnoseGmailSetup}; plain JSON, so the doctor function can return it as is. */
 export interface DiagnosisReport {
+  /** No step failed; warnings do not count. */
   ok: boolean;
   /** `smtp.gmail.com:587 (STARTTLS)`, once the configuration has been read. */
   target?: string;
@@ -68,6 +72,7 @@ export interface DiagnoseOptions {
 
 const TITLES: Record<DiagnosisStepId, string> = {
   config: 'Configuration',
+  quota: 'Quota guard',
   secret: 'Secret readable',
   'app-password': 'App Password shape',
   'oauth-shape': 'OAuth credentials shape',
@@ -114,14 +119,16 @@ class StepRecorder {
       record({ status: 'fail', cause: failure.message, fix: failure.fix });
       throw new DiagnosisStopped();
     }
-    record({ status: finding.skipped ? 'skip' : 'pass', detail: finding.detail });
+    if (finding.warning !== undefined)
+      record({ status: 'warn', detail: finding.detail, fix: finding.warning });
+    else record({ status: finding.skipped ? 'skip' : 'pass', detail: finding.detail });
     return finding.value;
   }
 }
 
 /**
  * Diagnoses a Gmail SMTP set-up step by step, the way the functions would use it: configuration,
- * secret, App Password shape (for an OAuth secret: its shape and a token request), DNS, TCP reach,
+ * the quota guard's count (with a state table; it warns, never fails), secret, App Password shape (for an OAuth secret: its shape and a token request), DNS, TCP reach,
  * TLS mode against the port, certificate, AUTH (PLAIN, or XOAUTH2 with that token) and optionally a
  * test message. Each step hands what it found to the next; the run stops at the first
  * failure, and every failure says its cause and its fix. Never reports the password.
@@ -140,6 +147,8 @@ export async function diagnoseGmailSetup(options: DiagnoseOptions): Promise<Diag
     const operator = await recorder.run('config', () => checkConfiguration(options.env));
     const { smtp } = operator.config;
     target = `${smtp.host}:${smtp.port} (${smtp.secure ? 'implicit TLS' : 'STARTTLS'})`;
+    // Early, and never stopping the run: the count matters most when Gmail is what fails.
+    await recorder.run('quota', () => checkQuotaGuard(operator.config, timeoutMs));
     const credentials = await recorder.run('secret', () => readSecret(operator.source, timeoutMs));
     let accessToken: string | undefined;
     if (isOAuthCredentials(credentials)) {

@@ -35,5 +35,8 @@ export const handler = middy<DoctorEvent | null | undefined, DiagnosisReport>()
     const failed = report.steps.find((step) => step.status === 'fail');
     if (failed) logger.warn('Diagnosis failed', { step: failed.id, cause: failed.cause, fix: failed.fix });
     else logger.info('Diagnosis passed', { durationMs: report.durationMs });
+    for (const step of report.steps.filter((step) => step.status === 'warn')) {
+      logger.warn('Diagnosis warning', { step: step.id, detail: step.detail, fix: step.fix });
+    }
     return report;
   });

@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { parseAlert } from '../core/alert.ts';
 import { isCertificateError } from '../core/classify.ts';
 import type { AlertConfig } from '../core/config.ts';
-import { ENVIRONMENT_VARIABLES } from '../core/config-contract.ts';
+import { ENVIRONMENT_VARIABLES, STATE_TABLE_SCHEMA } from '../core/config-contract.ts';
 import { AlertError, ConfigError } from '../core/errors.ts';
 import {
   authPlainToken,
@@ -22,7 +22,10 @@ import {
 } from '../core/gmail-replies.ts';
 import { GmailSender } from '../core/gmail-sender.ts';
 import { GoogleAccessTokens } from '../core/google-oauth.ts';
+import { DIGEST_INTERVAL_SECONDS, QuotaGuard } from '../core/quota-guard.ts';
+import { quotaSummary, readQuota } from '../core/quota-reading.ts';
 import { normaliseAddress } from '../core/recipients.ts';
+import { createStateClients } from '../core/state-store.ts';
 import {
   type CredentialsSource,
   credentialsShapeProblem,
@@ -47,6 +50,8 @@ export interface StepFinding<T> {
   value: T;
   /** The step had nothing to check (the detail says why); `value` still serves the next steps. */
   skipped?: boolean;
+  /** Something to act on that does not stop the diagnosis: what to do about it. */
+  warning?: string;
 }
 
 /** A step's failure: one line of cause, one line of fix. */
@@ -236,6 +241,77 @@ export async function requestAccessToken(
   } catch (error) {
     if (error instanceof AlertError) throw new DiagnosisStepError(error.message, error.advice);
     throw error;
+  }
+}
+
+const FLOOD_ADVICE =
+  'Find the source of the flood; on Google Workspace, GMAIL_DAILY_LIMIT may be raised to 2000.';
+
+/** What to do when the guard is not simply sending. */
+const QUOTA_WARNINGS = {
+  fold: `New alerts are folded into one digest per recipient list, sent ${DIGEST_INTERVAL_SECONDS / 60} minutes after its first alert. ${FLOOD_ADVICE}`,
+  hold: `New alerts wait on the alerts queue until the 24-hour window has room; nothing is dropped. ${FLOOD_ADVICE}`,
+} as const;
+
+/** Why the state table could not be read, and what to do. */
+function stateTableFailure(
+  error: unknown,
+  table: string,
+  timeoutMs: number,
+): { detail: string; fix: string } {
+  const code = codeOf(error);
+  const elsewhere =
+    'Check AWS credentials and AWS_REGION; inside a VPC, DynamoDB needs a NAT gateway route or a gateway endpoint (TCP 443).';
+  if (error instanceof ProbeTimeoutError) {
+    return { detail: `The state table ${table} did not answer within ${seconds(timeoutMs)}`, fix: elsewhere };
+  }
+  if (code === 'AccessDeniedException') {
+    return {
+      detail: `Not allowed to read the quota counters in ${table} (${code})`,
+      fix: `Allow dynamodb:BatchGetItem on ${table} for keys starting with ${STATE_TABLE_SCHEMA.prefixes.quota} (the stack grants the doctor function exactly that).`,
+    };
+  }
+  if (code === 'ResourceNotFoundException') {
+    return {
+      detail: `No table ${table} in this account and region (${code})`,
+      fix: `Set ${ENVIRONMENT_VARIABLES.stateTable} to the stack's state table (the functions' environment names it), with AWS_REGION where it is.`,
+    };
+  }
+  return { detail: `The state table ${table} could not be read (${code})`, fix: elsewhere };
+}
+
+/**
+ * Reads the quota guard's count of recipients in Gmail's rolling 24 h, as the functions do, and says
+ * what the guard does with the next alert. From 80 %, or when the table cannot be read, the step
+ * warns but does not fail the diagnosis: the functions mail alerts without the table too.
+ */
+export async function checkQuotaGuard(
+  config: AlertConfig,
+  timeoutMs: number,
+): Promise<StepFinding<undefined>> {
+  const table = config.stateTable;
+  if (!table) {
+    return {
+      ...found(`${ENVIRONMENT_VARIABLES.stateTable} is not set: the functions keep no count`),
+      skipped: true,
+    };
+  }
+  const clients = createStateClients(table);
+  try {
+    const guard = new QuotaGuard(clients, config.gmailDailyLimit);
+    const reading = await withTimeout(
+      readQuota(guard, config.alertTo.length),
+      timeoutMs,
+      `the state table ${table}`,
+    );
+    const finding = found(quotaSummary(reading));
+    return reading.verdict === 'send' ? finding : { ...finding, warning: QUOTA_WARNINGS[reading.verdict] };
+  } catch (error) {
+    const failure = stateTableFailure(error, table, timeoutMs);
+    return { ...found(failure.detail), warning: failure.fix };
+  } finally {
+    // A request given up on must not keep the command (or the invocation) waiting.
+    clients.client.destroy();
   }
 }
 

@@ -17,6 +17,9 @@ export const STATE_TABLE_ACTIONS = [
   'dynamodb:DeleteItem',
 ] as const;
 
+/** What reading the quota guard's count takes (QuotaGuard.usage(): one BatchGetItem of the hourly counters). */
+const QUOTA_READ_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] as const;
+
 /**
  * The alert state table of the configuration contract (`STATE_TABLE_SCHEMA`): idempotency records
  * and repeat counts, each kind under its own key prefix. On demand (a storm costs cents, a quiet
@@ -43,6 +46,23 @@ export class AlertState extends Construct {
   grantItemAccess(fn: IFunction): void {
     fn.addToRolePolicy(
       new PolicyStatement({ actions: [...STATE_TABLE_ACTIONS], resources: [this.table.tableArn] }),
+    );
+  }
+
+  /**
+   * Lets `fn` read the quota guard's items (`quota#…`) and nothing else: no writes, and no
+   * idempotency records, repeat counts, digests or silences, whose keys and subjects it has no need of.
+   */
+  grantQuotaRead(fn: IFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...QUOTA_READ_ACTIONS],
+        resources: [this.table.tableArn],
+        conditions: {
+          // Every key the request names must start with the prefix; a BatchGetItem is checked key by key.
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_TABLE_SCHEMA.prefixes.quota}*`] },
+        },
+      }),
     );
   }
 }

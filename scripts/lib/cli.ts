@@ -127,9 +127,10 @@ const color = (
   stream: NodeJS.WriteStream = process.stdout,
 ) => styleText(format, text, { stream });
 
-/** `✓`, `✗`, `–` marks, coloured when the stream is a terminal (and NO_COLOR is not set). */
+/** `✓`, `!`, `✗`, `–` marks, coloured when the stream is a terminal (and NO_COLOR is not set). */
 export const mark = {
   ok: (stream?: NodeJS.WriteStream) => color('green', '✓', stream),
+  warn: (stream?: NodeJS.WriteStream) => color('yellow', '!', stream),
   fail: (stream?: NodeJS.WriteStream) => color('red', '✗', stream),
   skip: (stream?: NodeJS.WriteStream) => color('gray', '–', stream),
 };

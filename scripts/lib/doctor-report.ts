@@ -4,23 +4,37 @@ import { bold, dim, formatDuration, mark } from './cli.ts';
 
 const TITLE_WIDTH = 20;
 
-/** One step as lines: `✓ TLS mode   42 ms  detail`, and on ✗ a `cause:` and a `fix:` line. */
+const MARKS: Record<DiagnosisStep['status'], (stream: NodeJS.WriteStream) => string> = {
+  pass: mark.ok,
+  warn: mark.warn,
+  fail: mark.fail,
+  skip: mark.skip,
+};
+
+/**
+ * One step as lines: `✓ TLS mode   42 ms  detail`; on ✗ a `cause:` and a `fix:` line, on `!` the
+ * detail and a `fix:` line.
+ */
 export function formatStep(step: DiagnosisStep, stream: NodeJS.WriteStream = process.stdout): string {
-  const symbol =
-    step.status === 'pass' ? mark.ok(stream) : step.status === 'fail' ? mark.fail(stream) : mark.skip(stream);
   const time = step.status === 'skip' ? '' : formatDuration(step.durationMs);
-  const head = `${symbol} ${step.title.padEnd(TITLE_WIDTH)} ${time.padStart(7)}`;
+  const head = `${MARKS[step.status](stream)} ${step.title.padEnd(TITLE_WIDTH)} ${time.padStart(7)}`;
   if (step.status === 'fail') {
     return [head, `    cause: ${step.cause ?? 'unknown'}`, `    fix:   ${step.fix ?? 'see the cause'}`].join(
       '\n',
     );
   }
+  if (step.status === 'warn')
+    return [`${head}  ${step.detail ?? ''}`, `    fix:   ${step.fix ?? ''}`].join('\n');
   return `${head}  ${step.status === 'skip' ? dim(`skipped: ${step.detail ?? ''}`, stream) : (step.detail ?? '')}`;
 }
 
 /** The closing line: all passed, or where it stopped. */
 export function formatVerdict(report: DiagnosisReport, stream: NodeJS.WriteStream = process.stdout): string {
-  if (report.ok) return bold(`All checks passed in ${formatDuration(report.durationMs)}.`, stream);
+  if (report.ok) {
+    const warned = report.steps.filter((step) => step.status === 'warn').map((step) => `"${step.title}"`);
+    const warnings = warned.length > 0 ? `, with a warning at ${warned.join(' and ')}` : '';
+    return bold(`All checks passed in ${formatDuration(report.durationMs)}${warnings}.`, stream);
+  }
   const failed = report.steps.find((step) => step.status === 'fail');
   return bold(
     `Stopped at "${failed?.title ?? '?'}" after ${formatDuration(report.durationMs)}: fix that and run the doctor again.`,

@@ -8,14 +8,8 @@ import { apiGatewayEvent, eventBridgeEvent, gatewayResponse } from '../../local/
 import type { LambdaHost } from '../../local/lambda-host.ts';
 import type { QueueRelay } from '../../local/queue-relay.ts';
 import type { Outbox } from './outbox.ts';
-import {
-  type ActiveSilence,
-  type DeadLetter,
-  messagePage,
-  notFoundPage,
-  outboxPage,
-  threadPage,
-} from './outbox-page.ts';
+import { type DeadLetter, messagePage, notFoundPage, outboxPage, threadPage } from './outbox-page.ts';
+import type { StateView } from './state-view.ts';
 
 /** API Gateway's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -40,8 +34,8 @@ export interface LocalApiOptions {
   relay: QueueRelay;
   /** Parked alerts to list under the outbox. */
   deadLetters: () => DeadLetter[];
-  /** Keys silenced now, to list above the outbox (from the local state table). */
-  silences?: () => Promise<ActiveSilence[]>;
+  /** What the guards are doing (quota, repeat windows, digests, silences), shown above the outbox. */
+  state?: () => Promise<StateView | undefined>;
   /** The ready-to-paste curl line, shown on the empty outbox page. */
   curl: (baseUrl: string) => string;
   log: (line: string) => void;
@@ -209,7 +203,7 @@ async function getPage(api: ApiState, path: string, response: ServerResponse) {
     const html = outboxPage({
       entries,
       deadLetters: api.options.deadLetters(),
-      silences: (await api.options.silences?.()) ?? [],
+      state: await api.options.state?.(),
       outboxDir: api.options.outbox.shownDir,
       curl: api.options.curl(api.baseUrl),
     });

@@ -1,11 +1,7 @@
 // The local cloud as npm start and npm run invoke use it: the demo account, a fresh CA, and every
 // message the Gmail-like server accepts saved to the outbox.
 
-import {
-  ENVIRONMENT_VARIABLES,
-  parseSetting,
-  STATE_TABLE_SCHEMA,
-} from '../../functions/core/config-contract.ts';
+import { ENVIRONMENT_VARIABLES, parseSetting } from '../../functions/core/config-contract.ts';
 import { testGmailAccount } from '../../local/gmail-server.ts';
 import {
   LOCAL_SECRET_ID,
@@ -15,7 +11,6 @@ import {
 } from '../../local/local-cloud.ts';
 import { MAX_RECEIVE_COUNT } from '../../local/queue-relay.ts';
 import { type Outbox, type OutboxEntry, openOutbox } from './outbox.ts';
-import type { ActiveSilence } from './outbox-page.ts';
 
 /** The demo account: what the local secret holds and the local Gmail-like server accepts. */
 export const DEMO_ACCOUNT = testGmailAccount;
@@ -36,6 +31,12 @@ export interface LocalStackOptions {
   signIn?: LocalSignIn;
   /** Where the local API will listen: the mails' silence links point there. */
   silenceBaseUrl?: string;
+}
+
+/** A guard setting from the shell, when set there: `GMAIL_DAILY_LIMIT=10 npm start` shows the quota guard at work. */
+function guardSetting<K extends 'repeatSeconds' | 'gmailDailyLimit'>(setting: K) {
+  const text = process.env[ENVIRONMENT_VARIABLES[setting]]?.trim();
+  return text ? parseSetting(setting, text) : undefined;
 }
 
 /** Starts the local cloud with the demo account and a fresh CA, saving received mail in the outbox. */
@@ -60,24 +61,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxReceives: MAX_RECEIVE_COUNT,
       serviceName: 'gmail-alerts',
       logLevel: parseSetting('logLevel', process.env[ENVIRONMENT_VARIABLES.logLevel] ?? 'WARN'),
+      repeatSeconds: guardSetting('repeatSeconds'),
+      gmailDailyLimit: guardSetting('gmailDailyLimit'),
       timeZone: 'UTC',
     },
   });
   return Object.assign(cloud, { outbox });
-}
-
-/** The keys silenced now, read from the local state table (for the outbox page). */
-export async function activeSilences(stack: LocalCloud): Promise<ActiveSilence[]> {
-  const prefix = STATE_TABLE_SCHEMA.prefixes.silence;
-  const now = Date.now();
-  return ((await stack.state?.items()) ?? [])
-    .filter((item) => String(item.pk).startsWith(prefix) && Number(item.until) > now)
-    .map((item) => ({
-      key: String(item.pk).slice(prefix.length),
-      subject: String(item.subject ?? ''),
-      until: Number(item.until),
-      untilResolved: item.untilResolved === true,
-      hidden: Number(item.hidden ?? 0),
-    }))
-    .sort((a, b) => a.until - b.until);
 }

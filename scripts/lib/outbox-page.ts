@@ -1,18 +1,10 @@
 // The outbox pages: people would rather look at an alert than read its MIME. Everything from a message
 // is escaped here; the message's own HTML is only ever shown in a sandboxed frame (see local-api.ts).
+import { DIGEST_FROM_SHARE } from '../../functions/core/digest.ts';
+import { quotaSummary } from '../../functions/core/quota-reading.ts';
 import { escapeHtml } from '../../functions/core/render.ts';
 import type { OutboxEntry, OutboxMessage } from './outbox.ts';
-
-/** A key silenced now, as the local state table holds it. */
-export interface ActiveSilence {
-  key: string;
-  subject: string;
-  /** When it ends (epoch ms). */
-  until: number;
-  untilResolved: boolean;
-  /** Firing alerts held back so far. */
-  hidden: number;
-}
+import type { ActiveSilence, PendingDigest, RepeatWindowView, StateView } from './state-view.ts';
 
 /** A parked alert as the local dead-letter queue holds it. */
 export interface DeadLetter {
@@ -54,6 +46,13 @@ const STYLE = `
   .count { font-size: 13px; color: #616161; }
   .thread iframe { height: 520px; margin-top: 8px; }
   code { font-size: 90%; }
+  .mail .meta, .mail code { overflow-wrap: anywhere; }
+  .state .quota .subject { font-weight: 600; }
+  ul.entries { list-style: none; margin: 8px 0 0; padding: 0; font-size: 14px; }
+  ul.entries li { margin: 6px 0; overflow-wrap: anywhere; }
+  ul.entries .badge { min-width: 0; background: var(--sev, #90a4ae); }
+  ul.entries .meta { display: inline; }
+  @media (max-width: 480px) { header { padding: 12px 16px; } main { padding: 8px 12px 32px; } .mail { padding: 10px 12px; } }
 `;
 
 function page(title: string, body: string, head = ''): string {
@@ -116,20 +115,18 @@ function deadLetterItem(letter: DeadLetter): string {
   <pre>${escapeHtml(letter.body)}</pre></li>`;
 }
 
-/** The outbox: newest alert first, each with its HTML view, text and .eml; parked alerts below. */
+/**
+ * The outbox: what the guards are doing (from the local state table), then the newest alert first,
+ * each with its HTML view, text and .eml; parked alerts below.
+ */
 export function outboxPage(input: {
   entries: OutboxEntry[];
   deadLetters: DeadLetter[];
-  /** Keys silenced now (default none). */
-  silences?: ActiveSilence[];
+  /** The local state table's view (default none: no state section). */
+  state?: StateView;
   outboxDir: string;
   curl: string;
 }): string {
-  const silences = input.silences ?? [];
-  const silenced =
-    silences.length > 0
-      ? `<h2>Silenced now (${silences.length})</h2><ol class="mails silences">${silences.map(silenceItem).join('')}</ol>`
-      : '';
   const list =
     input.entries.length > 0
       ? `<ol class="mails">${conversationsOf(input.entries)
@@ -143,14 +140,78 @@ export function outboxPage(input: {
   return page(
     `Outbox (${input.entries.length}) · gmail-alerts local`,
     `<header><h1>Outbox</h1><p>Alerts the local Gmail-like server received, newest first · files in <code>${escapeHtml(input.outboxDir)}</code> · this page refreshes every 5 s</p></header>
-<main>${silenced}<h2>${input.entries.length} alert${input.entries.length === 1 ? '' : 's'}</h2>${list}${parked}</main>`,
+<main>${input.state ? stateSection(input.state) : ''}<h2>${plural(input.entries.length, 'alert')}</h2>${list}${parked}</main>`,
     '<meta http-equiv="refresh" content="5">',
   );
 }
 
+const plural = (count: number, one: string) => `${count} ${one}${count === 1 ? '' : 's'}`;
+
+/** A time from the table: epoch ms or ISO text; shown as it is when it is neither. */
+const when = (value: number | string) => {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? escapeHtml(String(value)) : time(date);
+};
+
+const VERDICT_COLOUR: Record<StateView['quota']['verdict'], string> = {
+  send: RESOLVED_COLOUR,
+  fold: SEVERITY_COLOUR.warning as string,
+  hold: SEVERITY_COLOUR.critical as string,
+};
+
+const VERDICT_MEANING: Record<StateView['quota']['verdict'], string> = {
+  send: `alerts are mailed; from ${DIGEST_FROM_SHARE * 100} % of the limit they are folded into digests`,
+  fold: 'new alerts are folded into one digest per recipient list, listed below',
+  hold: 'new alerts wait on the alerts queue until the 24 h window has room',
+};
+
+/** The quota count, the pending digests, the repeat windows and the silences, above the mails. */
+function stateSection(state: StateView): string {
+  const { quota } = state;
+  const counter = `<div class="mail quota" data-verdict="${quota.verdict}" style="--sev:${VERDICT_COLOUR[quota.verdict]}"><span class="badge">quota</span><span class="subject quota-summary">${escapeHtml(quotaSummary(quota))}</span><div class="meta">${escapeHtml(VERDICT_MEANING[quota.verdict])}</div></div>`;
+  const digests =
+    state.digests.length > 0
+      ? `<h2>Pending digests (${state.digests.length})</h2><ol class="mails digests">${state.digests.map(digestItem).join('')}</ol>`
+      : '';
+  const windows =
+    state.repeatWindows.length > 0
+      ? `<h2>Repeat windows (${state.repeatWindows.length})</h2><ol class="mails windows">${state.repeatWindows.map(windowItem).join('')}</ol>`
+      : '';
+  const silenced =
+    state.silences.length > 0
+      ? `<h2>Silenced now (${state.silences.length})</h2><ol class="mails silences">${state.silences.map(silenceItem).join('')}</ol>`
+      : '';
+  return `<section class="state"><h2>Quota guard</h2>${counter}${digests}${windows}${silenced}</section>`;
+}
+
+function digestItem(digest: PendingDigest): string {
+  const sending =
+    digest.sendsAt === undefined
+      ? 'no sending scheduled yet'
+      : `sending scheduled at ${when(digest.sendsAt)}`;
+  const entries = digest.entries
+    .map(
+      (entry) =>
+        `<li${entryStyle(entry)}><span class="badge">${escapeHtml(badgeOf(entry))}</span>${escapeHtml(entry.subject)} <span class="meta">${when(entry.time)}</span></li>`,
+    )
+    .join('');
+  return `<li class="mail digest"><span class="subject"><span class="folded-count">${plural(digest.entries.length, 'alert')}</span> folded for ${escapeHtml(digest.recipients.join(', '))}</span><div class="meta">${sending}</div><ul class="entries">${entries}</ul></li>`;
+}
+
+function windowItem(window: RepeatWindowView): string {
+  const counted =
+    window.repeats > 0
+      ? `${plural(window.repeats, 'repeat')} counted${window.since === undefined ? '' : ` since ${when(window.since)}`}`
+      : 'no repeats counted';
+  const ends = window.ended
+    ? `window ended ${when(window.endsAt)}; the count goes out with the key's next mail`
+    : `window ends ${when(window.endsAt)}`;
+  return `<li class="mail window"${severityStyle(window.severity)}><span class="subject"><span class="badge">${escapeHtml(window.severity ?? 'key')}</span><code>${escapeHtml(window.key)}</code></span><div class="meta">last mail ${when(window.lastMailAt)} · <span class="repeat-count">${counted}</span> · ${ends}</div></li>`;
+}
+
 function silenceItem(silence: ActiveSilence): string {
   const until = silence.untilResolved ? 'until resolved' : `until ${time(new Date(silence.until))}`;
-  const hidden = `${silence.hidden} alert${silence.hidden === 1 ? '' : 's'} held back`;
+  const hidden = `${plural(silence.hidden, 'alert')} held back`;
   return `<li class="mail silence"><span class="subject">${escapeHtml(silence.subject)}</span><div class="meta">key <code>${escapeHtml(silence.key)}</code> · silenced ${escapeHtml(until)} · <span class="hidden-count">${hidden}</span></div></li>`;
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, hasChromium } from '../support/chromium.ts';
+import { pageTime, STORM_ENV, sendGuardStorm } from '../support/guard-storm.ts';
 import { type LocalStartSession, startLocalSession } from '../support/local-start.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -119,3 +120,58 @@ describe.skipIf(!chromiumInstalled)(`the outbox page in headless Chromium (${CHR
     await page.screenshot({ path: join(screenshotDir, 'outbox-alarm-thread.png'), fullPage: true });
   });
 });
+
+describe.skipIf(!chromiumInstalled)(
+  `the outbox page's state section in headless Chromium (${CHROMIUM})`,
+  () => {
+    let session: LocalStartSession;
+
+    beforeAll(async () => {
+      session = await startLocalSession('outbox-state', { width: 1100, height: 900 }, STORM_ENV);
+    });
+
+    afterAll(async () => {
+      await session?.close();
+    });
+
+    it('shows the quota count, the repeat window with its count and the pending digest above the mails, on a desktop and a phone', async () => {
+      const storm = await sendGuardStorm(session.baseUrl);
+      const page = await session.browser.newPage();
+      await mkdir(screenshotDir, { recursive: true });
+
+      await page.goto(`${session.baseUrl}/`);
+      const state = page.locator('section.state');
+      expect(await state.locator('.quota-summary').textContent()).toBe(
+        '8 of 10 recipients in the last 24 h (80 %): folding into digests',
+      );
+      const window = state.locator('li.window', { hasText: storm.repeatedKey });
+      expect(await window.locator('.repeat-count').textContent()).toBe(
+        `2 repeats counted since ${pageTime(storm.since)}`,
+      );
+      const digest = state.locator('li.digest');
+      expect(await digest.count()).toBe(1);
+      expect(await digest.locator('.folded-count').textContent()).toBe('1 alert');
+      const entry = digest.locator('ul.entries li');
+      expect(await entry.locator('.badge').textContent()).toBe('critical');
+      // The caller's markup is shown as text.
+      expect(await entry.textContent()).toMatch(
+        /Replica lag <b>31 s<\/b> & rising \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+      );
+      expect(await entry.locator('b').count()).toBe(0);
+      // Above the mails: the state section comes first in the page.
+      expect(
+        await page.evaluate<boolean>(
+          "document.querySelector('section.state').compareDocumentPosition(document.querySelector('ol.mails:not(.windows):not(.digests)')) === Node.DOCUMENT_POSITION_FOLLOWING",
+        ),
+      ).toBe(true);
+      await page.screenshot({ path: join(screenshotDir, 'outbox-state.png'), fullPage: true });
+
+      await page.setViewportSize({ width: 375, height: 740 });
+      await page.goto(`${session.baseUrl}/`);
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+      expect(await page.locator('section.state .quota-summary').isVisible()).toBe(true);
+      await page.screenshot({ path: join(screenshotDir, 'outbox-state-phone.png'), fullPage: true });
+      expect((await stat(join(screenshotDir, 'outbox-state-phone.png'))).size).toBeGreaterThan(10_000);
+    });
+  },
+);

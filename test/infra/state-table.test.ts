@@ -38,7 +38,7 @@ describe.each(['none', 'new'] as const)('state table, network mode %s', (mode) =
     });
   });
 
-  it('reaches the functions as ALERT_STATE_TABLE', () => {
+  it('reaches the functions as ALERT_STATE_TABLE, the doctor included', () => {
     const functions = template.toJSON().Resources;
     for (const name of FUNCTION_NAMES) {
       const variables = functions[functionId(result, name)].Properties.Environment.Variables;
@@ -46,18 +46,34 @@ describe.each(['none', 'new'] as const)('state table, network mode %s', (mode) =
     }
   });
 
+  const tableStatements = (name: FunctionName) =>
+    roleStatements(result, name).filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('dynamodb:')),
+    );
+
   it('lets http, sqs and eventbridge use single items of the table and nothing more', () => {
-    const tableStatements = (name: FunctionName) =>
-      roleStatements(result, name).filter((statement) =>
-        actionsOf(statement).some((action) => action.startsWith('dynamodb:')),
-      );
     for (const name of ['http', 'sqs', 'eventbridge'] as const) {
       const statements = tableStatements(name);
       expect(statements).toHaveLength(1);
       expect([...actionsOf(statements[0] as never)].sort()).toEqual([...STATE_TABLE_ACTIONS].sort());
       expect(statements[0]?.Resource).toEqual(tableArn);
     }
-    expect(tableStatements('doctor')).toEqual([]);
+  });
+
+  it("lets the doctor read the quota guard's items and nothing else", () => {
+    const statements = tableStatements('doctor');
+
+    // Read-only (no action that writes, deletes, scans or queries), and only keys under quota#.
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+        Resource: tableArn,
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_TABLE_SCHEMA.prefixes.quota}*`] },
+        },
+      },
+    ]);
   });
 
   it('counts state-store failure log lines of the three functions into one alarmed metric', () => {

@@ -1,14 +1,16 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authPlainToken } from '../../functions/core/gmail-credentials.ts';
+import { QuotaGuard } from '../../functions/core/quota-guard.ts';
 import type { DiagnosisReport } from '../../functions/doctor/diagnose.ts';
 import type { DoctorEvent } from '../../functions/doctor/handler.ts';
 import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
 import { createLambdaContext } from '../../local/lambda-context.ts';
 import { type OAuthEndpoint, startOAuthEndpoint, testOAuthClient } from '../../local/oauth-endpoint.ts';
 import { startSecretsEndpoint } from '../../local/secrets-endpoint.ts';
+import { type StateTableEndpoint, startStateTable } from '../../local/state-table.ts';
 import { createUntrustedCertificate } from '../../local/tls.ts';
 import { coldStart } from '../support/lambda-bundle.ts';
 import { runScript, type ScriptRun } from '../support/run-script.ts';
@@ -38,10 +40,10 @@ const direct = (server: { port: number }, password = appPassword) => ({
   GMAIL_APP_PASSWORD: password,
 });
 
-/** The line of a step: `✓ AUTH …` or `✗ AUTH` followed by its cause and fix lines. */
+/** The line of a step: `✓ AUTH …`, `! Quota guard …` or `✗ AUTH` followed by its cause and fix lines. */
 const stepLines = (stdout: string, title: string) => {
   const lines = stdout.split('\n');
-  const index = lines.findIndex((line) => new RegExp(`^[✓✗–] ${title}\\b`).test(line));
+  const index = lines.findIndex((line) => new RegExp(`^[✓!✗–] ${title}\\b`).test(line));
   return index < 0 ? '' : lines.slice(index, index + 3).join('\n');
 };
 
@@ -116,7 +118,10 @@ describe('npm run doctor against the loopback Gmail-like server', { timeout: 60_
     expect(stepLines(run.stdout, 'TLS mode')).toContain('offers STARTTLS (as on 587)');
     expect(stepLines(run.stdout, 'Certificate')).toContain('issued by gmail-alerts test CA');
     expect(stepLines(run.stdout, 'Test message')).toContain('skipped');
-    expect(run.stdout).toContain('All checks passed');
+    expect(stepLines(run.stdout, 'Quota guard')).toMatch(
+      /^– Quota guard +skipped: ALERT_STATE_TABLE is not set: the functions keep no count$/m,
+    );
+    expect(run.stdout).toContain('All checks passed in');
     expect(server.stats.authSuccesses).toBe(1);
     expect(server.messages).toHaveLength(0);
   });
@@ -311,6 +316,106 @@ describe('npm run doctor against the loopback Gmail-like server', { timeout: 60_
   });
 });
 
+describe("npm run doctor reports the quota guard's count from the state table", { timeout: 60_000 }, () => {
+  const HOUR_MS = 60 * 60 * 1000;
+  let table: StateTableEndpoint;
+
+  /** The loopback Gmail, and the state table where the functions would have counted. */
+  const withTable = (server: GmailServer, extra: Record<string, string> = {}) => ({
+    ...direct(server),
+    ...localAws,
+    ALERT_STATE_TABLE: table.tableName,
+    AWS_ENDPOINT_URL_DYNAMODB: table.url,
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    table = await startStateTable();
+    // Counted by the guard itself, as the functions count: 200 this hour and 112 three hours ago are
+    // in Gmail's rolling 24 h; 50 from 26 hours ago are not.
+    const guardAt = (agoMs: number) => new QuotaGuard(table.clients, 500, () => Date.now() - agoMs);
+    await guardAt(0).record(200);
+    await guardAt(3 * HOUR_MS).record(112);
+    await guardAt(26 * HOUR_MS).record(50);
+  });
+
+  afterAll(async () => {
+    await table?.close();
+  });
+
+  it('says how many recipients of GMAIL_DAILY_LIMIT were used, and that the guard is sending', async () => {
+    const server = await gmail();
+
+    const run = await runDoctor(withTable(server));
+
+    expect(run.code).toBe(0);
+    expect(stepLines(run.stdout, 'Quota guard')).toMatch(
+      /^✓ Quota guard +\d+ ms {2}312 of 500 recipients in the last 24 h \(62 %\): sending$/m,
+    );
+    expect(stepLines(run.stdout, 'Quota guard')).not.toContain('fix:');
+    expect(run.stdout).toMatch(/All checks passed in [\d.]+ m?s\.$/m);
+  });
+
+  it('warns from 80 % (folding into digests) and at the limit (holding), without failing the diagnosis', async () => {
+    const server = await gmail();
+
+    const folding = await runDoctor(withTable(server, { GMAIL_DAILY_LIMIT: '380' }));
+    const holding = await runDoctor(withTable(server, { GMAIL_DAILY_LIMIT: '312' }));
+
+    expect(folding.code).toBe(0);
+    const fold = stepLines(folding.stdout, 'Quota guard');
+    expect(fold).toMatch(
+      /^! Quota guard +\d+ ms {2}312 of 380 recipients in the last 24 h \(82 %\): folding into digests\n/,
+    );
+    expect(fold).toMatch(
+      / {4}fix: +New alerts are folded into one digest per recipient list, sent 5 minutes/,
+    );
+    expect(folding.stdout).toContain('All checks passed');
+    expect(folding.stdout).toContain('with a warning at "Quota guard"');
+    expect(holding.code).toBe(0);
+    const hold = stepLines(holding.stdout, 'Quota guard');
+    expect(hold).toMatch(/^! Quota guard .*312 of 312 recipients in the last 24 h \(100 %\): holding\n/);
+    expect(hold).toContain('New alerts wait on the alerts queue until the 24-hour window has room');
+    // The Gmail checks ran all the same.
+    expect(stepLines(holding.stdout, 'AUTH')).toMatch(/^✓ AUTH/);
+  });
+
+  it('says when the table cannot be read, with the fix, and still checks Gmail', async () => {
+    const server = await gmail();
+    const silent = await silentServer();
+    const refusing = await closedPort();
+
+    const missing = await runDoctor(withTable(server, { ALERT_STATE_TABLE: 'no-such-table' }));
+    const unreachable = await runDoctor(
+      withTable(server, { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${refusing}` }),
+    );
+    const hanging = await runDoctor(
+      withTable(server, { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${silent.port}` }),
+      ['--timeout', '1000'],
+    );
+    await silent.close();
+
+    for (const run of [missing, unreachable, hanging]) {
+      expect(run.code).toBe(0);
+      expect(stepLines(run.stdout, 'AUTH')).toMatch(/^✓ AUTH/);
+      expect(run.stdout).toContain('with a warning at "Quota guard"');
+    }
+    const notFound = stepLines(missing.stdout, 'Quota guard');
+    expect(notFound).toMatch(
+      /^! Quota guard .*No table no-such-table in this account and region \(ResourceNotFoundException\)\n/,
+    );
+    expect(notFound).toMatch(/fix: +Set ALERT_STATE_TABLE to the stack's state table/);
+    const refused = stepLines(unreachable.stdout, 'Quota guard');
+    expect(refused).toMatch(
+      /^! Quota guard .*The state table gmail-alerts-state could not be read \(ECONNREFUSED\)/,
+    );
+    expect(refused).toMatch(/fix: +Check AWS credentials and AWS_REGION; inside a VPC, DynamoDB needs/);
+    expect(stepLines(hanging.stdout, 'Quota guard')).toMatch(
+      /^! Quota guard +1\.\d s {2}The state table gmail-alerts-state did not answer within 1 s\n/,
+    );
+  });
+});
+
 describe('the deployed doctor function (built bundle)', { timeout: 60_000 }, () => {
   const secretId = 'prod/gmail-alerts';
 
@@ -342,7 +447,14 @@ describe('the deployed doctor function (built bundle)', { timeout: 60_000 }, () 
     const secrets = await startSecretsEndpoint({
       secrets: { [secretId]: JSON.stringify({ username: testGmailAccount.user, password: appPassword }) },
     });
-    const env = { ...functionEnv(server, secrets), ALERT_TO: 'oncall@example.com' };
+    const table = await startStateTable();
+    await new QuotaGuard(table.clients, 500).record(50);
+    const env = {
+      ...functionEnv(server, secrets),
+      ALERT_TO: 'oncall@example.com',
+      ALERT_STATE_TABLE: table.tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: table.url,
+    };
 
     const [passed, refusedRecipient, wrong] = await withFunctionEnv(env, async () => {
       const handler = await coldStart<DoctorEvent, DiagnosisReport>('doctor');
@@ -357,11 +469,13 @@ describe('the deployed doctor function (built bundle)', { timeout: 60_000 }, () 
       return [first, second, third];
     });
     await secrets.close();
+    await table.close();
     everyOutput.push(JSON.stringify([passed, refusedRecipient, wrong]));
 
     expect(passed.ok).toBe(true);
     expect(passed.steps.map((step) => `${step.id}:${step.status}`)).toEqual([
       'config:pass',
+      'quota:pass',
       'secret:pass',
       'app-password:pass',
       'dns:pass',
@@ -371,6 +485,7 @@ describe('the deployed doctor function (built bundle)', { timeout: 60_000 }, () 
       'auth:pass',
       'test-message:pass',
     ]);
+    expect(passed.steps[1]?.detail).toBe('50 of 500 recipients in the last 24 h (10 %): sending');
     expect(server.messages[0]?.envelope.to).toEqual(['oncall@example.com']);
     expect(refusedRecipient.ok).toBe(false);
     expect(refusedRecipient.steps.at(-1)?.cause).toContain('not on the allowed recipients list');

@@ -8,6 +8,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAwsJsonEndpoint } from '../../local/aws-json-endpoint.ts';
 import { startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
+import { pageTime, STORM_ENV, sendGuardStorm } from '../support/guard-storm.ts';
 import { runScript, type ScriptRun } from '../support/run-script.ts';
 
 // These tests run the command scripts as child processes; a loaded machine can slow them many times over.
@@ -266,6 +267,81 @@ describe('npm start', () => {
   it('answers only to loopback host names', async () => {
     expect(await getWithHost(`${baseUrl}/`, 'attacker.example')).toBe(421);
     expect(await getWithHost(`${baseUrl}/`, `localhost:${new URL(baseUrl).port}`)).toBe(200);
+  });
+});
+
+describe('npm start with GMAIL_DAILY_LIMIT=10: the outbox page shows what the guards are doing', () => {
+  let start: ChildProcessWithoutNullStreams;
+  let outboxDir: string;
+  let stdout = '';
+  let baseUrl = '';
+
+  beforeAll(async () => {
+    outboxDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-outbox-'));
+    start = spawn(process.execPath, [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir], {
+      cwd: root,
+      env: cleanEnv(STORM_ENV),
+    });
+    start.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    start.stderr.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    await waitFor(
+      async () => (stdout.includes('Ctrl-C stops everything') ? true : undefined),
+      15_000,
+      'start-up',
+    );
+    baseUrl = /POST (http:\/\/127\.0\.0\.1:\d+)\/alerts/.exec(stdout)?.[1] ?? '';
+  });
+
+  afterAll(async () => {
+    const exited = once(start, 'exit');
+    start.kill('SIGTERM');
+    await exited;
+    everyOutput.push(stdout);
+    await rm(outboxDir, { recursive: true, force: true });
+  });
+
+  /** The `<li class="mail kind">` of the state section that mentions `text`. */
+  const stateItem = (html: string, kind: string, text: string) =>
+    [
+      ...html.matchAll(
+        new RegExp(`<li class="mail ${kind}"[^>]*>[\\s\\S]*?</li>(?=<li class="mail|</ol>)`, 'g'),
+      ),
+    ]
+      .map((match) => match[0])
+      .find((item) => item.includes(text)) ?? '';
+
+  it('counts the recipients mailed, the repeats of a key in its window, and the alert folded into a digest', async () => {
+    const before = Date.now();
+    const storm = await sendGuardStorm(baseUrl);
+    const after = Date.now();
+
+    const html = await (await fetch(`${baseUrl}/`)).text();
+    const state = /<section class="state">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+
+    expect(state).toContain(
+      '<span class="subject quota-summary">8 of 10 recipients in the last 24 h (80 %): folding into digests</span>',
+    );
+    expect(state).toContain('<h2>Repeat windows (2)</h2>');
+    expect(stateItem(state, 'window', storm.repeatedKey)).toContain(
+      `last mail ${pageTime(storm.lastMailAt)} · <span class="repeat-count">2 repeats counted since ${pageTime(storm.since)}</span> · window ends ${pageTime(Date.parse(storm.lastMailAt) + 14_400_000)}`,
+    );
+    expect(stateItem(state, 'window', storm.folded.key)).toContain('no repeats counted');
+    expect(state).toContain('<h2>Pending digests (1)</h2>');
+    const digest = stateItem(state, 'digest', 'oncall@example.com');
+    expect(digest).toContain('<span class="folded-count">1 alert</span> folded for oncall@example.com');
+    // The caller's markup is text on the page.
+    expect(digest).toContain('Replica lag &lt;b&gt;31 s&lt;/b&gt; &amp; rising');
+    expect(html).not.toContain('<b>31 s</b>');
+    // Sent DIGEST_INTERVAL_SECONDS (300 s) after the alert that started the digest.
+    const scheduled = /sending scheduled at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/.exec(digest)?.[1] ?? '';
+    const sendsAt = Date.parse(`${scheduled.replace(' ', 'T')}Z`);
+    expect(sendsAt).toBeGreaterThanOrEqual(Math.floor((before + 300_000) / 1000) * 1000);
+    expect(sendsAt).toBeLessThanOrEqual(after + 300_000);
+    expect(html).toContain('<h2>8 alerts</h2>');
   });
 });
 

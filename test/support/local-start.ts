@@ -17,18 +17,20 @@ export interface LocalStartSession {
 
 /**
  * Starts `scripts/start.ts` (what `npm start` runs after its build) and a headless Chromium, for the
- * browser tests. Fails with the start output when the local run does not come up within 15 s.
+ * browser tests, with `env` in the shell besides PATH. Fails with the start output when the local
+ * run does not come up within 15 s.
  */
 export async function startLocalSession(
   name: string,
   viewport: { width: number; height: number },
+  env: Record<string, string> = {},
 ): Promise<LocalStartSession> {
   const outboxDir = await mkdtemp(join(tmpdir(), `gmail-alerts-e2e-${name}-outbox-`));
   const profileDir = await mkdtemp(join(tmpdir(), `gmail-alerts-e2e-${name}-chromium-`));
   const start: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
     [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir],
-    { cwd: root, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } },
+    { cwd: root, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env } },
   );
   let output = '';
   start.stdout.on('data', (chunk) => {
