@@ -3,6 +3,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { STATE_TABLE_SCHEMA } from '../functions/core/config-contract.ts';
+import { BatchedReads } from '../functions/core/state-reads.ts';
 import type { StateClients } from '../functions/core/state-store.ts';
 
 export const LOCAL_STATE_TABLE = 'gmail-alerts-state';
@@ -56,7 +57,7 @@ export async function startStateTable(tableName: string = LOCAL_STATE_TABLE): Pr
   return {
     url,
     tableName,
-    clients: { tableName, client, documents },
+    clients: { tableName, client, documents, reads: new BatchedReads(documents, tableName) },
     items,
     async forget(prefix) {
       const keys = (await items()).map((item) => String(item[key])).filter((pk) => pk.startsWith(prefix));
