@@ -4,7 +4,7 @@ import type { Alert } from './alert.ts';
 import type { AlertConfig } from './config.ts';
 import { digestAlert, holdingNoticeAlert } from './digest.ts';
 import { AlertError, type DeliveryError, QuotaGuardHoldError } from './errors.ts';
-import type { DeliveryReceipt } from './gmail-sender.ts';
+import type { ConnectionAhead, DeliveryReceipt } from './gmail-sender.ts';
 import { describeFailure, logger } from './logger.ts';
 import { countOutcome, recordGuardUsage } from './metrics.ts';
 import { type AlertOrigin, enqueueAlert, enqueueDigestSending, sendToDeadLetterQueue } from './queues.ts';
@@ -112,7 +112,8 @@ function decide(
  * With the state table, before anything is sent (one round, admission.ts): a firing alert of a
  * silenced key is `silenced`; one repeated within its key's window is `counted` (repeat-window.ts);
  * the quota guard may fold it into a digest (`folded`) or hold it on the queue as Gmail's own quota
- * refusal is (quota-guard.ts). `pending` is that round when the caller started it already.
+ * refusal is (quota-guard.ts). `pending` is that round when the caller started it already, and
+ * `ahead` the Gmail connection it opened meanwhile.
  */
 export async function deliverOrPark(
   runtime: AlertRuntime,
@@ -121,6 +122,7 @@ export async function deliverOrPark(
   toAlert: () => Alert,
   deadlineMs: number,
   pending?: PendingVerdicts,
+  ahead?: ConnectionAhead,
 ): Promise<DeliveryOutcome> {
   const { config, sender } = runtime;
   let alert: Alert;
@@ -186,7 +188,7 @@ export async function deliverOrPark(
         ...(silenceUrl ? { silenceUrl } : {}),
         ...(guarded.usage ? { quota: guarded.usage } : {}),
       },
-      { deadlineMs },
+      { deadlineMs, ...(ahead ? { ahead } : {}) },
     );
   } catch (error) {
     await Promise.all([counting?.settle(0), releaseRepeat(), releaseSilence()]);
@@ -265,9 +267,10 @@ export async function deliverOnceOrPark<T>(
   };
   const delivery = `${origin.trigger}#${request.key ?? origin.id}`;
   let pending: PendingVerdicts | undefined;
+  let ahead: ConnectionAhead | undefined;
   if ('alert' in made) {
     // A cold container connects to Gmail while the idempotency record and the state round are written.
-    runtime.sender.connectAhead();
+    ahead = runtime.sender.connectAhead();
     pending = startAdmission(runtime, origin, made.alert, delivery);
   }
   let delivered = false;
@@ -279,7 +282,7 @@ export async function deliverOnceOrPark<T>(
       request.context,
       async () => {
         delivered = true;
-        return answer(await deliverOrPark(runtime, origin, body, alertOf, deadlineMs, pending));
+        return answer(await deliverOrPark(runtime, origin, body, alertOf, deadlineMs, pending, ahead));
       },
       request.content,
     );

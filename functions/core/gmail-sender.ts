@@ -54,7 +54,12 @@ export interface DeliveryReceipt {
 interface OutgoingMessage {
   alert: Alert;
   rendered: () => RenderedAlert;
+  /** The connection opened ahead for it ({@link GmailSender.connectAhead}); its first attempt uses it. */
+  ahead?: ConnectionAhead;
 }
+
+/** A connection opened ahead of a message: settles once ready (undefined) or failed (the error). */
+export type ConnectionAhead = Promise<Error | undefined>;
 
 /** Reads the Gmail credentials; `forceFetch` bypasses any cache (used after Gmail refused them). */
 export type CredentialsLoader = (options: { forceFetch: boolean }) => Promise<GmailCredentials>;
@@ -104,7 +109,8 @@ interface PoolResource {
   available: boolean;
   connect(callback: (error?: Error | null) => void): void;
   _release(): void;
-  once(event: 'close' | 'error', listener: () => void): void;
+  once(event: 'close', listener: () => void): void;
+  once(event: 'error', listener: (error?: Error) => void): void;
 }
 
 function poolInternalsOf(pool: unknown): PoolInternals | undefined {
@@ -235,8 +241,11 @@ export class GmailSender {
   readonly #service: SmtpService;
   /** Messages handed to the pool and not sent yet: prepared while a new connection's AUTH is in flight. */
   readonly #waiting = new Set<ComposedOnDemand>();
-  /** The connection opened by {@link connectAhead}, until it is ready or has failed. */
-  #connectingAhead: Promise<void> | undefined;
+  /**
+   * The connection opened by {@link connectAhead}, until it is ready (undefined) or has failed (the
+   * error, which the messages that waited for it report).
+   */
+  #connectingAhead: ConnectionAhead | undefined;
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
@@ -269,30 +278,38 @@ export class GmailSender {
   /**
    * Opens a pooled connection now when there is none, so that TCP, TLS, EHLO and AUTH run while the
    * caller is still deciding whether to mail the alert (the state table's round) instead of after it.
-   * A message sent meanwhile waits for this connection rather than opening a second one. The
-   * connection stays in the pool even if nothing is mailed, closed after the pool's idle timeout.
+   * A message sent meanwhile waits for this connection rather than opening a second one, and fails
+   * as it fails; so does the message it was opened for (pass it to {@link send}), even after the
+   * failure: one attempt, as if the message had opened it. The connection stays in the pool even if
+   * nothing is mailed, closed after the pool's idle timeout.
    */
-  connectAhead(): void {
+  connectAhead(): ConnectionAhead | undefined {
     const pool = poolInternalsOf(this.#warmPool());
-    if (!pool || pool._closed || pool._connections.length > 0 || this.#connectingAhead) return;
+    if (!pool || pool._closed || pool._connections.length > 0 || this.#connectingAhead) return undefined;
     const resource = pool._createConnection();
     // Not handed a message while it connects: the pool would start a second connect on it.
     resource.available = false;
-    const connecting = new Promise<void>((resolve) => {
-      // A failure reaches the pool through the resource's 'error' and removes it; the next message
-      // opens its own connection and reports what is wrong.
-      resource.once('close', resolve);
-      resource.once('error', resolve);
+    const connecting = new Promise<Error | undefined>((resolve) => {
+      // The pool removes a failed resource itself ('error'). A failed login closes the connection
+      // before it reports the error, so the close waits a turn for it; a close before the greeting
+      // says nothing, and the message opens its own connection, as the pool would requeue it.
+      let failure: Error | undefined;
+      resource.once('error', (error?: Error) => {
+        failure ??= error;
+        resolve(failure);
+      });
+      resource.once('close', () => setImmediate(() => resolve(failure)));
       resource.connect((error) => {
         // Available now: the pool hands it whatever is queued, then keeps it warm.
         if (!error) resource._release();
-        resolve();
+        resolve(error ?? undefined);
       });
     });
     this.#connectingAhead = connecting;
     connecting.then(() => {
       if (this.#connectingAhead === connecting) this.#connectingAhead = undefined;
     });
+    return connecting;
   }
 
   /**
@@ -300,7 +317,10 @@ export class GmailSender {
    * only when no recipient got it and one failure stands for all of them; as soon as anyone has it,
    * the others' failures are reported per recipient, so that nobody is sent it twice.
    */
-  async send(alert: Alert, options: { deadlineMs: number }): Promise<DeliveryReceipt> {
+  async send(
+    alert: Alert,
+    options: { deadlineMs: number; ahead?: ConnectionAhead },
+  ): Promise<DeliveryReceipt> {
     const signal = AbortSignal.timeout(options.deadlineMs);
     const generation = this.#generation;
     let rendered: RenderedAlert | undefined;
@@ -310,6 +330,7 @@ export class GmailSender {
         rendered ??= renderAlert(alert);
         return rendered;
       },
+      ...(options.ahead ? { ahead: options.ahead } : {}),
     };
     try {
       return await this.#deliver(message, alert.to, signal);
@@ -387,7 +408,8 @@ export class GmailSender {
   }
 
   /** Hands one message to the pool, composed when its connection is ready (see {@link ComposedOnDemand}). */
-  #post({ alert, rendered: render }: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
+  #post(outgoing: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
+    const { alert, rendered: render } = outgoing;
     const message = new ComposedOnDemand(() => {
       // A connection asks for the message only once it is authenticated (or prepares it while AUTH
       // is in flight), so the secret has been read.
@@ -419,8 +441,15 @@ export class GmailSender {
           else resolve(info as unknown as SentInfo);
         });
       });
-    // Waits for the connection opened ahead, which is prepared to compose it while AUTH is in flight.
-    return this.#connectingAhead ? this.#connectingAhead.then(hand) : hand();
+    const ahead = outgoing.ahead ?? this.#connectingAhead;
+    outgoing.ahead = undefined;
+    if (!ahead) return hand();
+    // Waits for the connection opened ahead, which composes it while AUTH is in flight.
+    return ahead.then((failure) => {
+      if (!failure) return hand();
+      this.#waiting.delete(message);
+      throw failure;
+    });
   }
 
   #classify(error: unknown): AlertError {
