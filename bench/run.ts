@@ -23,6 +23,7 @@ import {
   coldStart,
   events,
   measure,
+  measureSideBySide,
   type ScenarioResult,
   type ScenarioSpec,
   type Subject,
@@ -42,7 +43,6 @@ interface Plan {
   warmRuns: number;
   batchRuns: number;
   burstBatches: number;
-  tutorialRuns: number;
 }
 
 interface Settings {
@@ -100,8 +100,8 @@ function readSettings(): Settings {
   if (!(rttMs > 0) || !(secretDelayMs >= 0) || !(stateRttMs >= 0))
     throw new Error('--rtt must be > 0, --secret-delay and --state-rtt >= 0 (ms)');
   const plan = flags.quick
-    ? { importSamples: 3, coldRuns: 2, warmRuns: 5, batchRuns: 2, burstBatches: 2, tutorialRuns: 3 }
-    : { importSamples: 9, coldRuns: 7, warmRuns: 25, batchRuns: 7, burstBatches: 10, tutorialRuns: 9 };
+    ? { importSamples: 3, coldRuns: 2, warmRuns: 5, batchRuns: 2, burstBatches: 2 }
+    : { importSamples: 9, coldRuns: 9, warmRuns: 25, batchRuns: 7, burstBatches: 10 };
   return { quick: flags.quick, rttMs, secretDelayMs, stateRttMs, plan };
 }
 
@@ -186,53 +186,64 @@ async function measureBundles(bench: Bench, workerFile: string): Promise<BundleR
   return bundles;
 }
 
-/** Cold starts of the sqs function: plain, with ALERT_FROM, over implicit TLS, and a cold batch. */
-async function measureSqsColdStarts({ peers, settings, ours, progress }: Bench): Promise<ScenarioResult[]> {
-  progress('sqs: cold starts');
-  const { coldRuns } = settings.plan;
-  return [
-    await measure(
+/**
+ * Cold starts of the sqs function (plain, without the state table, with ALERT_FROM, over implicit
+ * TLS, a cold batch) and the warm tutorial send they are compared with, side by side: run by run in
+ * turn, so the machine's load meets them alike.
+ */
+async function measureSqsColdStarts({
+  peers,
+  settings,
+  ours,
+  tutorial,
+  progress,
+}: Bench): Promise<ScenarioResult[]> {
+  progress('sqs: cold starts, side by side with a warm tutorial send');
+  const tutorialContainer = await coldStart(tutorial, 'tutorial');
+  try {
+    await tutorialContainer.invoke(events.sqs(1)());
+    return await measureSideBySide(
       peers,
-      spec('cold-first-alert', 'cold first alert (sqs, 1 record)', 'sqs', 1),
-      coldRuns,
-      coldRun(ours('sqs'), 'sqs', events.sqs(1)),
-    ),
-    // The same without the state table (a blank variable counts as unset): what the state costs.
-    await measure(
-      peers,
-      spec('cold-first-alert-stateless', 'cold first alert, no state table', 'sqs', 1),
-      coldRuns,
-      coldRun(ours('sqs', { ALERT_STATE_TABLE: '' }), 'sqs', events.sqs(1)),
-    ),
-    await measure(
-      peers,
-      spec('cold-first-alert-from', 'cold first alert, ALERT_FROM set', 'sqs', 1),
-      coldRuns,
-      coldRun(ours('sqs', { ALERT_FROM: 'alerts@example.com' }), 'sqs', events.sqs(1)),
-    ),
-    await measure(
-      peers,
-      spec('cold-first-alert-465', 'cold first alert, implicit TLS (465)', 'sqs', 1),
-      coldRuns,
-      coldRun(ours('sqs', peers.implicitTlsEnv), 'sqs', events.sqs(1)),
-    ),
-    await measure(
-      peers,
-      spec('cold-first-alert-465-from', 'cold first alert, 465 and ALERT_FROM', 'sqs', 1),
-      coldRuns,
-      coldRun(
-        ours('sqs', { ...peers.implicitTlsEnv, ALERT_FROM: 'alerts@example.com' }),
-        'sqs',
-        events.sqs(1),
-      ),
-    ),
-    await measure(
-      peers,
-      spec('cold-batch-10', 'cold SQS batch of 10', 'sqs', 10),
-      coldRuns,
-      coldRun(ours('sqs'), 'sqs', events.sqs(10)),
-    ),
-  ];
+      [
+        {
+          spec: spec('cold-first-alert', 'cold first alert (sqs, 1 record)', 'sqs', 1),
+          once: coldRun(ours('sqs'), 'sqs', events.sqs(1)),
+        },
+        {
+          // A blank variable counts as unset: what the state costs.
+          spec: spec('cold-first-alert-stateless', 'cold first alert, no state table', 'sqs', 1),
+          once: coldRun(ours('sqs', { ALERT_STATE_TABLE: '' }), 'sqs', events.sqs(1)),
+        },
+        {
+          spec: spec('cold-first-alert-from', 'cold first alert, ALERT_FROM set', 'sqs', 1),
+          once: coldRun(ours('sqs', { ALERT_FROM: 'alerts@example.com' }), 'sqs', events.sqs(1)),
+        },
+        {
+          spec: spec('cold-first-alert-465', 'cold first alert, implicit TLS (465)', 'sqs', 1),
+          once: coldRun(ours('sqs', peers.implicitTlsEnv), 'sqs', events.sqs(1)),
+        },
+        {
+          spec: spec('cold-first-alert-465-from', 'cold first alert, 465 and ALERT_FROM', 'sqs', 1),
+          once: coldRun(
+            ours('sqs', { ...peers.implicitTlsEnv, ALERT_FROM: 'alerts@example.com' }),
+            'sqs',
+            events.sqs(1),
+          ),
+        },
+        {
+          spec: spec('cold-batch-10', 'cold SQS batch of 10', 'sqs', 10),
+          once: coldRun(ours('sqs'), 'sqs', events.sqs(10)),
+        },
+        {
+          spec: spec('tutorial-single', 'tutorial: single alert (warm)', 'tutorial', 1, 'tutorial'),
+          once: warmRun(tutorialContainer, events.sqs(1)),
+        },
+      ],
+      settings.plan.coldRuns,
+    );
+  } finally {
+    await tutorialContainer.close();
+  }
 }
 
 /** A warm sqs container: single alerts, batches of 10 and a burst; then a pool as wide as the batch. */
@@ -350,11 +361,6 @@ async function measureTutorial({ peers, settings, tutorial, progress }: Bench): 
     'tutorial',
     [events.sqs(1)],
     [
-      {
-        scenario: spec('tutorial-single', 'tutorial: single alert (warm)', 'tutorial', 1, 'tutorial'),
-        runs: plan.tutorialRuns,
-        run: (lambda) => warmRun(lambda, events.sqs(1)),
-      },
       {
         scenario: spec('tutorial-batch-10', 'tutorial: batch of 10', 'tutorial', 10, 'tutorial'),
         runs: Math.max(1, Math.round(plan.batchRuns / 2)),

@@ -61,14 +61,51 @@ export async function measure(
   runs: number,
   once: () => Promise<RunSample>,
 ): Promise<ScenarioResult> {
-  const before = peers.counters();
-  const samples: RunSample[] = [];
+  const [result] = await measureSideBySide(peers, [{ spec, once }], runs);
+  return result as ScenarioResult;
+}
+
+/**
+ * Runs several scenarios round-robin: the first run of each, then the second of each, and so on, so
+ * that a change in the machine's load meets all of them alike and their ratios stay fair. What the
+ * peers counted is kept per scenario, run by run.
+ */
+export async function measureSideBySide(
+  peers: BenchPeers,
+  scenarios: { spec: ScenarioSpec; once: () => Promise<RunSample> }[],
+  runs: number,
+): Promise<ScenarioResult[]> {
+  const samples = scenarios.map((): RunSample[] => []);
+  const totals = scenarios.map((): PeerCounters | undefined => undefined);
   for (let run = 0; run < runs; run += 1) {
-    const sample = await once();
-    if (!sample.report.ok) throw new Error(`${spec.id}: run ${run + 1} failed: ${sample.report.detail}`);
-    samples.push(sample);
+    for (const [index, { spec, once }] of scenarios.entries()) {
+      const before = peers.counters();
+      const sample = await once();
+      if (!sample.report.ok) throw new Error(`${spec.id}: run ${run + 1} failed: ${sample.report.detail}`);
+      samples[index]?.push(sample);
+      const counted = countersSince(before, peers.counters());
+      const total = totals[index];
+      totals[index] = total ? addCounters(total, counted) : counted;
+    }
   }
-  const total = countersSince(before, peers.counters());
+  return scenarios.map(({ spec }, index) =>
+    summarize(peers, spec, runs, samples[index] ?? [], totals[index] as PeerCounters),
+  );
+}
+
+function addCounters(a: PeerCounters, b: PeerCounters): PeerCounters {
+  return Object.fromEntries(
+    Object.entries(a).map(([key, value]) => [key, value + b[key as keyof PeerCounters]]),
+  ) as unknown as PeerCounters;
+}
+
+function summarize(
+  peers: BenchPeers,
+  spec: ScenarioSpec,
+  runs: number,
+  samples: RunSample[],
+  total: PeerCounters,
+): ScenarioResult {
   if (total.messages !== spec.alertsPerRun * runs) {
     throw new Error(
       `${spec.id}: the server accepted ${total.messages} of ${spec.alertsPerRun * runs} messages`,

@@ -88,6 +88,37 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
   throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 }
 
+/** Starts `npm start`'s script as a new user runs it, its output appended to `output.text`, and waits until it is up. */
+async function startLocal(
+  outboxDir: string,
+  env: NodeJS.ProcessEnv,
+  output: { text: string },
+  args: string[] = [],
+): Promise<ChildProcessWithoutNullStreams> {
+  const start = spawn(
+    process.execPath,
+    [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir, ...args],
+    { cwd: root, env },
+  );
+  const append = (chunk: Buffer) => {
+    output.text += chunk;
+  };
+  start.stdout.on('data', append);
+  start.stderr.on('data', append);
+  try {
+    await waitFor(
+      async () => (output.text.includes('Ctrl-C stops everything') ? true : undefined),
+      15_000,
+      'start-up',
+    );
+  } catch (error) {
+    start.kill('SIGTERM');
+    everyOutput.push(output.text);
+    throw error;
+  }
+  return start;
+}
+
 afterAll(() => {
   const all = everyOutput.join('\n');
   for (const secret of secretsToHide) expect(all).not.toContain(secret);
@@ -96,44 +127,30 @@ afterAll(() => {
 describe('npm start', () => {
   let start: ChildProcessWithoutNullStreams;
   let outboxDir: string;
-  let stdout = '';
+  const output = { text: '' };
   let baseUrl = '';
   let curl = '';
 
   beforeAll(async () => {
     outboxDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-outbox-'));
     // As a new user runs it: a shell with nothing configured, and no test CA to lean on.
-    start = spawn(process.execPath, [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir], {
-      cwd: root,
-      env: cleanEnv(),
-    });
-    start.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    start.stderr.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    await waitFor(
-      async () => (stdout.includes('Ctrl-C stops everything') ? true : undefined),
-      15_000,
-      'start-up',
-    );
+    start = await startLocal(outboxDir, cleanEnv(), output);
     curl =
-      stdout
+      output.text
         .split('\n')
         .find((line) => line.trim().startsWith('curl '))
         ?.trim() ?? '';
-    baseUrl = /POST (http:\/\/127\.0\.0\.1:\d+)\/alerts/.exec(stdout)?.[1] ?? '';
+    baseUrl = /POST (http:\/\/127\.0\.0\.1:\d+)\/alerts/.exec(output.text)?.[1] ?? '';
   });
 
   afterAll(async () => {
     const exited = once(start, 'exit');
     start.kill('SIGTERM');
     const [code] = (await exited) as [number | null];
-    everyOutput.push(stdout);
+    everyOutput.push(output.text);
     await rm(outboxDir, { recursive: true, force: true });
     expect(code).toBe(0);
-    expect(stdout).toContain('SIGTERM: stopping');
+    expect(output.text).toContain('SIGTERM: stopping');
   });
 
   const outboxFiles = async () => (await readdir(outboxDir)).filter((name) => name.endsWith('.eml'));
@@ -151,9 +168,9 @@ describe('npm start', () => {
       'SQS',
       'Handlers',
     ]) {
-      expect(stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+      expect(output.text).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     }
-    expect(stdout).toContain('x-api-key: local-dev-key');
+    expect(output.text).toContain('x-api-key: local-dev-key');
     expect(curl).toMatch(/^curl .* -X POST http:\/\/127\.0\.0\.1:\d+\/alerts -H 'x-api-key: local-dev-key' /);
   });
 
@@ -174,7 +191,7 @@ describe('npm start', () => {
     expect(mail.messageId).toBe(body.messageId);
     expect(mail.text).toContain('/var is at 93% and growing 2% an hour.');
     expect(mail.html).toContain('Disk almost full on db-1');
-    expect(stdout).toMatch(/POST \/alerts → http handler 200/);
+    expect(output.text).toMatch(/POST \/alerts → http handler 200/);
   });
 
   it('wants the API key: 401 without it, 403 with a wrong one, and the handler never runs', async () => {
@@ -238,7 +255,7 @@ describe('npm start', () => {
     );
     // The relay reports the batch once the handler has answered, which is after the mail arrived.
     await waitFor(
-      async () => (/queue → sqs handler: 1 record, 0 failed/.test(stdout) ? true : undefined),
+      async () => (/queue → sqs handler: 1 record, 0 failed/.test(output.text) ? true : undefined),
       5_000,
       'the relay reporting the batch',
     );
@@ -273,34 +290,20 @@ describe('npm start', () => {
 describe('npm start with GMAIL_DAILY_LIMIT=10: the outbox page shows what the guards are doing', () => {
   let start: ChildProcessWithoutNullStreams;
   let outboxDir: string;
-  let stdout = '';
+  const output = { text: '' };
   let baseUrl = '';
 
   beforeAll(async () => {
     outboxDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-outbox-'));
-    start = spawn(process.execPath, [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir], {
-      cwd: root,
-      env: cleanEnv(STORM_ENV),
-    });
-    start.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    start.stderr.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    await waitFor(
-      async () => (stdout.includes('Ctrl-C stops everything') ? true : undefined),
-      15_000,
-      'start-up',
-    );
-    baseUrl = /POST (http:\/\/127\.0\.0\.1:\d+)\/alerts/.exec(stdout)?.[1] ?? '';
+    start = await startLocal(outboxDir, cleanEnv(STORM_ENV), output);
+    baseUrl = /POST (http:\/\/127\.0\.0\.1:\d+)\/alerts/.exec(output.text)?.[1] ?? '';
   });
 
   afterAll(async () => {
     const exited = once(start, 'exit');
     start.kill('SIGTERM');
     await exited;
-    everyOutput.push(stdout);
+    everyOutput.push(output.text);
     await rm(outboxDir, { recursive: true, force: true });
   });
 
@@ -487,25 +490,10 @@ describe.concurrent('npm run invoke, send and secret:set', () => {
 describe('npm start -- --sign-in oauth-client', () => {
   it('sends the printed curl through AUTH XOAUTH2 with a token from the local token endpoint', async () => {
     const outboxDir = await mkdtemp(join(tmpdir(), 'gmail-alerts-outbox-'));
-    let stdout = '';
-    const start = spawn(
-      process.execPath,
-      [join(root, 'scripts/start.ts'), '--port', '0', '--outbox', outboxDir, '--sign-in', 'oauth-client'],
-      { cwd: root, env: cleanEnv() },
-    );
-    start.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    start.stderr.on('data', (chunk) => {
-      stdout += chunk;
-    });
+    const output = { text: '' };
+    const start = await startLocal(outboxDir, cleanEnv(), output, ['--sign-in', 'oauth-client']);
     try {
-      await waitFor(
-        async () => (stdout.includes('Ctrl-C stops everything') ? true : undefined),
-        15_000,
-        'start-up',
-      );
-      const curl = stdout
+      const curl = output.text
         .split('\n')
         .find((line) => line.trim().startsWith('curl '))
         ?.trim();
@@ -513,16 +501,16 @@ describe('npm start -- --sign-in oauth-client', () => {
       const response = await fetchLikeCurl(curl ?? '');
 
       expect(response.status).toBe(200);
-      expect(stdout).toMatch(
+      expect(output.text).toMatch(
         /^ {2}Secrets Manager +\S+ +secret \S+ holds an OAuth client and refresh token$/m,
       );
-      expect(stdout).toMatch(/^ {2}Token endpoint +http:\/\/127\.0\.0\.1:\d+\/token /m);
+      expect(output.text).toMatch(/^ {2}Token endpoint +http:\/\/127\.0\.0\.1:\d+\/token /m);
       expect((await readdir(outboxDir)).filter((name) => name.endsWith('.eml'))).toHaveLength(1);
     } finally {
       const exited = once(start, 'exit');
       start.kill('SIGTERM');
       await exited;
-      everyOutput.push(stdout);
+      everyOutput.push(output.text);
       await rm(outboxDir, { recursive: true, force: true });
     }
   });
