@@ -37,6 +37,8 @@ export interface BenchPeers {
   readonly secrets: SecretsEndpoint;
   readonly sqs: SqsEndpoint;
   counters(): PeerCounters;
+  /** When the servers last received a message (epoch ms, sub-millisecond); 0 before any. */
+  lastMessageAt(): number;
   close(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startBenchPeers(options: {
       stateRequests: cloud.stateTableProxy?.roundTrips ?? 0,
       stateRounds: cloud.stateTableProxy?.rounds ?? 0,
     }),
+    lastMessageAt: () => Math.max(0, ...servers.map((server) => server.messages.at(-1)?.receivedAt ?? 0)),
     close: () => cloud.close(),
   };
 }

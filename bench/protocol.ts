@@ -20,6 +20,8 @@ export type WorkerReport =
   | {
       type: 'result';
       id: number;
+      /** When the invocation started (epoch ms, sub-millisecond), to compare with the server's clock. */
+      startedAt: number;
       wallMs: number;
       cpuMs: number;
       ok: boolean;

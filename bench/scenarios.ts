@@ -15,6 +15,12 @@ export interface ScenarioResult {
   runs: number;
   /** Median wall time of one run, in ms. */
   wallMs: number;
+  /**
+   * Median time from the start of the invocation to the last byte of its last message at the server:
+   * when the alert is in Gmail's hands, before the function's own work after the send. Runs of one
+   * invocation only.
+   */
+  mailMs?: number;
   /** `wallMs` in round trips of the proxied path. */
   rtts: number;
   samplesMs: number[];
@@ -76,6 +82,7 @@ export async function measureSideBySide(
   runs: number,
 ): Promise<ScenarioResult[]> {
   const samples = scenarios.map((): RunSample[] => []);
+  const mails = scenarios.map((): number[] => []);
   const totals = scenarios.map((): PeerCounters | undefined => undefined);
   for (let run = 0; run < runs; run += 1) {
     for (const [index, { spec, once }] of scenarios.entries()) {
@@ -83,14 +90,17 @@ export async function measureSideBySide(
       const sample = await once();
       if (!sample.report.ok) throw new Error(`${spec.id}: run ${run + 1} failed: ${sample.report.detail}`);
       samples[index]?.push(sample);
+      if (sample.wallMs === undefined) mails[index]?.push(peers.lastMessageAt() - sample.report.startedAt);
       const counted = countersSince(before, peers.counters());
       const total = totals[index];
       totals[index] = total ? addCounters(total, counted) : counted;
     }
   }
-  return scenarios.map(({ spec }, index) =>
-    summarize(peers, spec, runs, samples[index] ?? [], totals[index] as PeerCounters),
-  );
+  return scenarios.map(({ spec }, index) => {
+    const result = summarize(peers, spec, runs, samples[index] ?? [], totals[index] as PeerCounters);
+    const mailMs = mails[index] ?? [];
+    return mailMs.length === runs ? { ...result, mailMs: round(median(mailMs)) } : result;
+  });
 }
 
 function addCounters(a: PeerCounters, b: PeerCounters): PeerCounters {

@@ -71,6 +71,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     report({
       type: 'result',
       id: command.id,
+      startedAt: performance.timeOrigin + start,
       wallMs,
       cpuMs: (used.user + used.system) / 1000,
       ...outcome(result),
@@ -80,6 +81,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     report({
       type: 'result',
       id: command.id,
+      startedAt: performance.timeOrigin + start,
       wallMs: performance.now() - start,
       cpuMs: 0,
       ok: false,

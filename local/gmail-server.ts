@@ -29,6 +29,8 @@ export interface ReceivedMessage {
   user: string;
   parsed: ParsedMail;
   raw: Buffer;
+  /** When its last byte arrived (epoch ms, sub-millisecond: `performance.timeOrigin + performance.now()`). */
+  receivedAt: number;
 }
 
 export interface GmailServerStats {
@@ -147,9 +149,11 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     if (stream.sizeExceeded) throw replyError(gmailReplies.messageTooBig);
+    const receivedAt = performance.timeOrigin + performance.now();
     const raw = Buffer.concat(chunks);
     const { mailFrom, rcptTo } = session.envelope;
     const message: ReceivedMessage = {
+      receivedAt,
       envelope: { from: mailFrom ? mailFrom.address : '', to: rcptTo.map((rcpt) => rcpt.address) },
       user: session.user,
       parsed: await simpleParser(raw),
