@@ -273,7 +273,7 @@ export async function deliverOnceOrPark<T>(
     ahead = runtime.sender.connectAhead();
     pending = startAdmission(runtime, origin, made.alert, delivery);
   }
-  let delivered = false;
+  let ran = false;
   try {
     return await deliverOnce(
       runtime,
@@ -281,13 +281,13 @@ export async function deliverOnceOrPark<T>(
       request.key,
       request.context,
       async () => {
-        delivered = true;
+        ran = true;
         return answer(await deliverOrPark(runtime, origin, body, alertOf, deadlineMs, pending, ahead));
       },
       request.content,
     );
   } finally {
-    if (!delivered) await pending?.cancel();
+    if (!ran) await pending?.cancel();
   }
 }
 
