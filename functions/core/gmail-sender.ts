@@ -443,9 +443,17 @@ export class GmailSender {
       });
     const ahead = outgoing.ahead ?? this.#connectingAhead;
     outgoing.ahead = undefined;
-    if (!ahead) return hand();
-    // Waits for the connection opened ahead, which composes it while AUTH is in flight.
-    return ahead.then((failure) => {
+    if (!ahead || signal.aborted) return hand();
+    // Waits for the connection opened ahead, which composes it while AUTH is in flight; at the
+    // deadline the pool is handed the message all the same, and fails it as aborted.
+    let stopWaiting = () => {};
+    const deadline = new Promise<undefined>((resolve) => {
+      const onAbort = () => resolve(undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+      stopWaiting = () => signal.removeEventListener('abort', onAbort);
+    });
+    return Promise.race([ahead, deadline]).then((failure) => {
+      stopWaiting();
       if (!failure) return hand();
       this.#waiting.delete(message);
       throw failure;

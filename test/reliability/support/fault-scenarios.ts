@@ -270,6 +270,17 @@ export const faultScenarios: FaultScenario[] = [
     expected: retriedLater,
   },
   {
+    name: 'blackholed first connection, with less time left than the SMTP timeouts',
+    fault: 'a cold container; TCP connects, no greeting; SMTP_TIMEOUT_MS 8 s but only 3 s left',
+    deployment: () => ({ natPath: true, env: { SMTP_TIMEOUT_MS: '8000' }, functionTimeoutMs: 3_000 }),
+    arrange: (deployment) => deployment.nat?.setNewFlows('blackhole'),
+    expected: retriedLater,
+    check: (observation) => {
+      // The connection opened ahead of the message does not outlive the message's send deadline.
+      if (observation.elapsedMs >= 8_000) throw new Error(`took ${observation.elapsedMs} ms with 3 s left`);
+    },
+  },
+  {
     name: 'blackholed, with less time left than the SMTP timeouts',
     fault: 'no reply at all; SMTP_TIMEOUT_MS 8 s but only 3 s left in the invocation',
     deployment: () => ({ natPath: true, env: { SMTP_TIMEOUT_MS: '8000' }, functionTimeoutMs: 3_000 }),
