@@ -1,9 +1,9 @@
 import type { Alert } from './alert.ts';
 import type { AlertOrigin } from './queues.ts';
 import type { QuotaUsage } from './quota-guard.ts';
-import type { Admission } from './repeat-window.ts';
+import { type Admission, MAIL_UNCOUNTED } from './repeat-window.ts';
 import type { AlertRuntime } from './runtime.ts';
-import type { SilenceVerdict } from './silences.ts';
+import { NOT_SILENCED, type SilenceVerdict } from './silences.ts';
 import { reportStateStoreFailure, StateStoreError } from './state-store.ts';
 
 /** What the state table says about an alert before anything is mailed. */
@@ -20,9 +20,6 @@ export interface PendingVerdicts {
   /** Undoes what the round claimed, for an alert that is not delivered after all (a repeated delivery). */
   cancel(): Promise<void>;
 }
-
-const PASS: SilenceVerdict = { action: 'pass', hidden: undefined, release: async () => {} };
-const SEND: Admission = { action: 'send', repeats: undefined, release: async () => {} };
 
 /**
  * Asks the state table about `alert` in one round of requests sent side by side: the key's silence
@@ -45,10 +42,10 @@ export function startAdmission(
   const copy = origin.recipient !== undefined;
   const verdicts: Promise<StateVerdicts> =
     state === undefined
-      ? Promise.resolve({ silence: PASS, repeat: SEND, usage: undefined })
+      ? Promise.resolve({ silence: NOT_SILENCED, repeat: MAIL_UNCOUNTED, usage: undefined })
       : Promise.all([
-          copy ? PASS : state.silences.admit(alert, context),
-          copy ? SEND : state.repeats.admit(alert, delivery, context),
+          copy ? NOT_SILENCED : state.silences.admit(alert, context),
+          copy ? MAIL_UNCOUNTED : state.repeats.admit(alert, delivery, context),
           runtime.config.queueUrl ? quotaUsage(runtime, origin) : undefined,
         ]).then(([silence, repeat, usage]) => ({ silence, repeat, usage }));
   return {

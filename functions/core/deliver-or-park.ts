@@ -112,17 +112,16 @@ function decide(
  * With the state table, before anything is sent (one round, admission.ts): a firing alert of a
  * silenced key is `silenced`; one repeated within its key's window is `counted` (repeat-window.ts);
  * the quota guard may fold it into a digest (`folded`) or hold it on the queue as Gmail's own quota
- * refusal is (quota-guard.ts). `pending` is that round when the caller started it already, and
- * `ahead` the Gmail connection it opened meanwhile.
+ * refusal is (quota-guard.ts). `prepared` gives the alert with that round, started by
+ * {@link deliverOnceOrPark}, and the Gmail connection opened meanwhile; it throws what made the
+ * input invalid.
  */
-export async function deliverOrPark(
+async function deliverOrPark(
   runtime: AlertRuntime,
   origin: AlertOrigin,
   body: () => string,
-  toAlert: () => Alert,
+  prepared: () => PreparedDelivery,
   deadlineMs: number,
-  pending?: PendingVerdicts,
-  ahead?: ConnectionAhead,
 ): Promise<DeliveryOutcome> {
   const { config, sender } = runtime;
   let alert: Alert;
@@ -132,9 +131,9 @@ export async function deliverOrPark(
   let counting: SendCount | undefined;
   let receipt: DeliveryReceipt;
   try {
-    alert = toAlert();
-    const round = await (pending ?? startAdmission(runtime, origin, alert, `${origin.trigger}#${origin.id}`))
-      .verdicts;
+    const delivery = prepared();
+    alert = delivery.alert;
+    const round = await delivery.pending.verdicts;
     const { silence, repeat } = round;
     if (repeat.action === 'send') releaseRepeat = repeat.release;
     if (silence.action === 'pass') releaseSilence = silence.release;
@@ -188,7 +187,7 @@ export async function deliverOrPark(
         ...(silenceUrl ? { silenceUrl } : {}),
         ...(guarded.usage ? { quota: guarded.usage } : {}),
       },
-      { deadlineMs, ...(ahead ? { ahead } : {}) },
+      { deadlineMs, ...(delivery.ahead ? { ahead: delivery.ahead } : {}) },
     );
   } catch (error) {
     await Promise.all([counting?.settle(0), releaseRepeat(), releaseSilence()]);
@@ -229,6 +228,13 @@ export async function deliverOrPark(
   return { status: 'delivered', messageId: receipt.messageId, recipients };
 }
 
+/** A valid alert with its state round under way and the Gmail connection opened for it, if any. */
+interface PreparedDelivery {
+  alert: Alert;
+  pending: PendingVerdicts;
+  ahead: ConnectionAhead | undefined;
+}
+
 /** How a trigger names one delivery, for idempotent delivery (idempotent-delivery.ts). */
 export interface DeliveryRequest {
   /** Message id, event id or Idempotency-Key; undefined delivers without the guard. */
@@ -254,25 +260,22 @@ export async function deliverOnceOrPark<T>(
   deadlineMs: number,
   answer: (outcome: DeliveryOutcome) => T,
 ): Promise<T> {
-  let made: { alert: Alert } | { error: unknown };
+  let made: PreparedDelivery | { error: unknown };
   try {
-    made = { alert: toAlert() };
+    const alert = toAlert();
+    // A cold container connects to Gmail while the idempotency record and the state round are written.
+    const ahead = runtime.sender.connectAhead();
+    const delivery = `${origin.trigger}#${request.key ?? origin.id}`;
+    made = { alert, ahead, pending: startAdmission(runtime, origin, alert, delivery) };
   } catch (error) {
     // deliverOrPark meets the same error and settles it.
     made = { error };
   }
-  const alertOf = () => {
+  const prepared = () => {
     if ('error' in made) throw made.error;
-    return made.alert;
+    return made;
   };
-  const delivery = `${origin.trigger}#${request.key ?? origin.id}`;
-  let pending: PendingVerdicts | undefined;
-  let ahead: ConnectionAhead | undefined;
-  if ('alert' in made) {
-    // A cold container connects to Gmail while the idempotency record and the state round are written.
-    ahead = runtime.sender.connectAhead();
-    pending = startAdmission(runtime, origin, made.alert, delivery);
-  }
+  const pending = 'pending' in made ? made.pending : undefined;
   let ran = false;
   try {
     return await deliverOnce(
@@ -282,7 +285,7 @@ export async function deliverOnceOrPark<T>(
       request.context,
       async () => {
         ran = true;
-        return answer(await deliverOrPark(runtime, origin, body, alertOf, deadlineMs, pending, ahead));
+        return answer(await deliverOrPark(runtime, origin, body, prepared, deadlineMs));
       },
       request.content,
     );

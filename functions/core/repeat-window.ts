@@ -55,7 +55,8 @@ const summaryOf = (item: RepeatItem | undefined): RepeatSummary | undefined =>
     ? { count: item.repeats, since: iso(item.since ?? Date.now()) }
     : undefined;
 
-const sendUnguarded: Admission = { action: 'send', repeats: undefined, release: async () => {} };
+/** The admission of an alert mailed with no repeat window to keep (no key, no table, a copy). */
+export const MAIL_UNCOUNTED: Admission = { action: 'send', repeats: undefined, release: async () => {} };
 
 /**
  * Alertmanager's repeat interval, kept per dedupKey in the state table. A firing alert whose key was
@@ -81,7 +82,7 @@ export class RepeatWindow {
    * other cannot leave the key counted with no mail sent.
    */
   async admit(alert: Alert, delivery: string, context: Record<string, unknown> = {}): Promise<Admission> {
-    if (!alert.dedupKey || this.#repeatSeconds === 0) return sendUnguarded;
+    if (!alert.dedupKey || this.#repeatSeconds === 0) return MAIL_UNCOUNTED;
     const key = `${STATE_TABLE_SCHEMA.prefixes.repeat}${alert.dedupKey}`;
     try {
       return alert.status === 'resolved'
@@ -92,7 +93,7 @@ export class RepeatWindow {
         ...context,
         dedupKey: alert.dedupKey,
       });
-      return sendUnguarded;
+      return MAIL_UNCOUNTED;
     }
   }
 

@@ -57,7 +57,8 @@ interface SilenceItem {
 // Attribute names always go through placeholders: DynamoDB reserves hundreds of plain words.
 const HIDDEN_NAMES = { '#hidden': 'hidden', '#hiddenSince': 'hiddenSince' };
 
-const PASS: SilenceVerdict = { action: 'pass', hidden: undefined, release: async () => {} };
+/** The verdict on an alert no silence holds back and that brings no hidden count with it. */
+export const NOT_SILENCED: SilenceVerdict = { action: 'pass', hidden: undefined, release: async () => {} };
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
 /**
@@ -159,25 +160,25 @@ export class SilenceStore {
    * counted (`hide`); anything else passes, and takes with it what an ended silence hid.
    */
   async admit(alert: Alert, context: Record<string, unknown> = {}): Promise<SilenceVerdict> {
-    if (!alert.dedupKey) return PASS;
+    if (!alert.dedupKey) return NOT_SILENCED;
     const key = alert.dedupKey;
     try {
       const item = await this.#read(key);
       // Most keys were never silenced: one read, and the alert goes on.
-      if (!item) return PASS;
+      if (!item) return NOT_SILENCED;
       const silence = this.#activeOf(key, item);
       // Counted only once the alert is known to go no further (see admission.ts).
       if (silence && alert.status === 'firing') return { action: 'hide', count: () => this.#hide(key) };
-      if (silence && !silence.untilResolved) return PASS;
+      if (silence && !silence.untilResolved) return NOT_SILENCED;
       if (silence) await this.end(key);
-      else if (!item.hidden) return PASS;
+      else if (!item.hidden) return NOT_SILENCED;
       return await this.#takeHidden(key);
     } catch (error) {
       reportStateStoreFailure(new StateStoreError('silence-check', { cause: error }), {
         ...context,
         dedupKey: key,
       });
-      return PASS;
+      return NOT_SILENCED;
     }
   }
 
@@ -221,7 +222,7 @@ export class SilenceStore {
         release: () => this.#putBack(key, count, since),
       };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return PASS;
+      if (error instanceof ConditionalCheckFailedException) return NOT_SILENCED;
       throw error;
     }
   }
