@@ -46,12 +46,28 @@ export type SilenceVerdict =
     };
 
 /** One key's item (`silence#<key>`), as stored. */
-interface SilenceItem {
+export interface SilenceItem {
   until?: number;
   untilResolved?: boolean;
   subject?: string;
   hidden?: number;
   hiddenSince?: number;
+}
+
+/** A key's stored silence item as a silence, while it lasts at `now`; undefined once it has ended. */
+export function activeSilenceOf(
+  key: string,
+  item: SilenceItem | undefined,
+  now: number,
+): Silence | undefined {
+  if (!item?.until || item.until <= now) return undefined;
+  return {
+    key,
+    until: item.until,
+    untilResolved: item.untilResolved === true,
+    subject: item.subject ?? '',
+    hidden: item.hidden ?? 0,
+  };
 }
 
 // Attribute names always go through placeholders: DynamoDB reserves hundreds of plain words.
@@ -87,20 +103,9 @@ export class SilenceStore {
       | undefined;
   }
 
-  #activeOf(key: string, item: SilenceItem | undefined): Silence | undefined {
-    if (!item?.until || item.until <= this.#now()) return undefined;
-    return {
-      key,
-      until: item.until,
-      untilResolved: item.untilResolved === true,
-      subject: item.subject ?? '',
-      hidden: item.hidden ?? 0,
-    };
-  }
-
   /** The key's silence while it lasts; undefined when there is none, or it has ended. */
   async active(key: string): Promise<Silence | undefined> {
-    return this.#activeOf(key, await this.#read(key));
+    return activeSilenceOf(key, await this.#read(key), this.#now());
   }
 
   /** Silences `key` for `hours`, or until its resolved alert (`'resolved'`); replaces any silence it had. */
@@ -166,7 +171,7 @@ export class SilenceStore {
       const item = await this.#read(key);
       // Most keys were never silenced: one read, and the alert goes on.
       if (!item) return NOT_SILENCED;
-      const silence = this.#activeOf(key, item);
+      const silence = activeSilenceOf(key, item, this.#now());
       // Counted only once the alert is known to go no further (see admission.ts).
       if (silence && alert.status === 'firing') return { action: 'hide', count: () => this.#hide(key) };
       if (silence && !silence.untilResolved) return NOT_SILENCED;

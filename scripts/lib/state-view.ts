@@ -6,6 +6,7 @@ import { readContract, STATE_TABLE_SCHEMA } from '../../functions/core/config-co
 import type { DigestEntry } from '../../functions/core/digest.ts';
 import { DIGEST_INTERVAL_SECONDS, QuotaGuard } from '../../functions/core/quota-guard.ts';
 import { type QuotaReading, readQuota } from '../../functions/core/quota-reading.ts';
+import { activeSilenceOf, type Silence, type SilenceItem } from '../../functions/core/silences.ts';
 import type { LocalCloud } from '../../local/local-cloud.ts';
 
 /** A key mailed within its repeat window, or one whose counted repeats wait for its next mail. */
@@ -31,15 +32,7 @@ export interface PendingDigest {
 }
 
 /** A key silenced now. */
-export interface ActiveSilence {
-  key: string;
-  subject: string;
-  /** When it ends (epoch ms). */
-  until: number;
-  untilResolved: boolean;
-  /** Firing alerts held back so far. */
-  hidden: number;
-}
+export type ActiveSilence = Silence;
 
 /** Everything the outbox page shows above the mails. */
 export interface StateView {
@@ -112,14 +105,7 @@ export async function readStateView(
     .sort((a, b) => (a.sendsAt ?? Infinity) - (b.sendsAt ?? Infinity));
 
   const silences = keyed(prefixes.silence)
-    .filter(({ item }) => Number(item.until) > now)
-    .map(({ key, item }) => ({
-      key,
-      subject: String(item.subject ?? ''),
-      until: Number(item.until),
-      untilResolved: item.untilResolved === true,
-      hidden: Number(item.hidden ?? 0),
-    }))
+    .flatMap(({ key, item }) => activeSilenceOf(key, item as SilenceItem, now) ?? [])
     .sort((a, b) => a.until - b.until);
 
   return { quota, repeatWindows, digests, silences };
