@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmailReplies } from '../../local/gmail-replies.ts';
 import type { ReceivedMessage } from '../../local/gmail-server.ts';
@@ -45,18 +44,8 @@ const sum = (values: number[]) => values.reduce((total, value) => total + value,
 
 /** Writes one item into the deployment's state table, as another execution environment would have. */
 async function putStateItem(deployment: Deployment, item: Record<string, unknown>): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint: deployment.env.AWS_ENDPOINT_URL_DYNAMODB,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIALOCALONLY', secretAccessKey: 'local-only' },
-  });
-  try {
-    await DynamoDBDocumentClient.from(client).send(
-      new PutCommand({ TableName: deployment.state?.tableName, Item: item }),
-    );
-  } finally {
-    client.destroy();
-  }
+  const state = deployment.state as NonNullable<Deployment['state']>;
+  await state.clients.documents.send(new PutCommand({ TableName: state.tableName, Item: item }));
 }
 
 async function mailsAfter(deployment: Deployment, before: number, settleMs = 300) {
