@@ -148,6 +148,10 @@ function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthConte
     // Never send unauthenticated, even to a server that does not offer AUTH: the message is composed
     // after AUTH, when the sender is known (see ComposedOnDemand).
     forceAuth: true,
+    // The pool's default hands out the socket options on the next turn of the loop, after whatever
+    // else the invocation started meanwhile (the state table's requests, tens of ms of CPU on a cold
+    // container). Connecting at once puts the TCP handshake and the greeting under that work.
+    getSocket: (_options, callback) => callback(null, false),
   };
   const pool = new SMTPPool(options);
   // Failures reach the caller through send's callback; an unhandled 'error' event would end the process.
