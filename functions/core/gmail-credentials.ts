@@ -3,6 +3,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import * as z from 'zod/mini';
 import { ENVIRONMENT_VARIABLES } from './config-contract.ts';
 import { ConfigError, SecretUnavailableError } from './errors.ts';
+import { secretsClient } from './secrets-client.ts';
 
 /** An account that signs in with an App Password (AUTH PLAIN). */
 export interface AppPasswordCredentials {
@@ -166,7 +167,7 @@ export async function fetchGmailCredentials(
   secretId: string,
   options: { maxAgeSeconds: number; forceFetch?: boolean },
 ): Promise<GmailCredentials> {
-  provider ??= new SecretsProvider({ clientConfig: { maxAttempts: 2 } });
+  provider ??= new SecretsProvider({ awsSdkV3Client: secretsClient() });
   let value: unknown;
   try {
     value = await provider.get(secretId, {

@@ -7,7 +7,7 @@ import { describeFailure, logger } from './logger.ts';
 import type { AlertOrigin } from './queues.ts';
 import { QuotaGuard } from './quota-guard.ts';
 import { RepeatWindow } from './repeat-window.ts';
-import { fetchSigningKeys } from './signing-keys.ts';
+import { fetchSigningKey } from './signing-keys.ts';
 import { SilenceStore } from './silences.ts';
 import { createStateClients } from './state-store.ts';
 
@@ -83,7 +83,7 @@ export function initRuntime(env: Record<string, string | undefined> = process.en
     // and the key that signs its silence link.
     if (config.queueUrl) state?.quota.prefetch();
     if (config.silenceBaseUrl && config.signingSecretId) {
-      fetchSigningKeys(config.signingSecretId, config.secretCacheSeconds).catch(() => {
+      fetchSigningKey(config.signingSecretId, config.secretCacheSeconds).catch(() => {
         // Reported by the first link that cannot be signed.
       });
     }

@@ -3,6 +3,7 @@ import type { Alert } from './alert.ts';
 import type { AlertConfig } from './config.ts';
 import { ENVIRONMENT_VARIABLES } from './config-contract.ts';
 import { ConfigError, SecretUnavailableError } from './errors.ts';
+import { secretsClient } from './secrets-client.ts';
 import { parseSigningKey, signSilenceToken, TOKEN_LIFETIME_SECONDS } from './silence-token.ts';
 
 /** The keys a silence link may be checked with: the current one signs, the previous one still verifies. */
@@ -13,7 +14,7 @@ export interface SigningKeys {
 }
 
 // One provider per version stage: Powertools caches by secret name only, so one provider would hand
-// the current value back for the previous stage.
+// the current value back for the previous stage. Both use the container's one client.
 let currentProvider: SecretsProvider | undefined;
 let previousProvider: SecretsProvider | undefined;
 
@@ -22,60 +23,85 @@ const errorName = (error: unknown) => {
   return (cause as { name?: string }).name ?? 'Error';
 };
 
+type Stage = 'AWSCURRENT' | 'AWSPREVIOUS';
+
+/** Per secret and version stage: the value being read (no `until` yet) or read, kept until `until`. */
+const readings = new Map<string, { value: Promise<unknown>; until?: number }>();
+
 /**
- * Reads the signing key (AWSCURRENT) and the one before a rotation (AWSPREVIOUS) through Powertools
- * Parameters, cached for `maxAgeSeconds`. Throws {@link ConfigError} when the secret cannot be read
- * or holds no usable key, {@link SecretUnavailableError} when Secrets Manager does not answer.
+ * One version of the secret through Powertools Parameters, cached for `maxAgeSeconds`. Callers at the
+ * same moment (the prefetch at init and the first alert) share one read, and the value is kept as
+ * read, "no such version" included, which the providers' own caches do not keep.
  */
-export function fetchSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
-  const cached = readings.get(secretId);
-  if (cached && (cached.until === undefined || cached.until > Date.now())) return cached.keys;
-  // Callers at the same moment (the prefetch at init and the first alert) share one read, and the
-  // keys are kept as read, "no previous key" included, which the providers' own caches do not keep.
-  const reading: { keys: Promise<SigningKeys>; until?: number } = {
-    keys: readSigningKeys(secretId, maxAgeSeconds),
+function readStage(secretId: string, stage: Stage, maxAgeSeconds: number): Promise<unknown> {
+  const key = `${stage}\n${secretId}`;
+  const cached = readings.get(key);
+  if (cached && (cached.until === undefined || cached.until > Date.now())) return cached.value;
+  const reading: { value: Promise<unknown>; until?: number } = {
+    value:
+      stage === 'AWSCURRENT' ? readCurrent(secretId, maxAgeSeconds) : readPrevious(secretId, maxAgeSeconds),
   };
-  readings.set(secretId, reading);
-  reading.keys.then(
+  readings.set(key, reading);
+  reading.value.then(
     () => {
       reading.until = Date.now() + maxAgeSeconds * 1000;
     },
     () => {
-      if (readings.get(secretId) === reading) readings.delete(secretId);
+      if (readings.get(key) === reading) readings.delete(key);
     },
   );
-  return reading.keys;
+  return reading.value;
 }
 
-/** Per secret: the keys being read (no `until` yet) or read, kept until `until`. */
-const readings = new Map<string, { keys: Promise<SigningKeys>; until?: number }>();
-
-async function readSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
-  currentProvider ??= new SecretsProvider({ clientConfig: { maxAttempts: 2 } });
-  previousProvider ??= new SecretsProvider({ clientConfig: { maxAttempts: 2 } });
-  const variable = ENVIRONMENT_VARIABLES.signingSecretId;
-  // Both versions at once: the link needs the current one, and waits for one round trip, not two.
-  const previousValue = previousProvider
-    .get(secretId, { maxAge: maxAgeSeconds, sdkOptions: { VersionStage: 'AWSPREVIOUS' } })
-    .catch(() => undefined);
-  let currentValue: unknown;
+async function readCurrent(secretId: string, maxAgeSeconds: number): Promise<unknown> {
+  currentProvider ??= new SecretsProvider({ awsSdkV3Client: secretsClient() });
   try {
-    currentValue = await currentProvider.get(secretId, { maxAge: maxAgeSeconds });
+    return await currentProvider.get(secretId, { maxAge: maxAgeSeconds });
   } catch (error) {
     const name = errorName(error);
     if (name === 'ThrottlingException' || name === 'InternalServiceError' || name === 'TimeoutError') {
       throw new SecretUnavailableError(`Secrets Manager could not be read (${name})`, { cause: error });
     }
-    throw new ConfigError(variable, `Secrets Manager refused to read "${secretId}" (${name})`, undefined, {
+    throw new ConfigError(
+      ENVIRONMENT_VARIABLES.signingSecretId,
+      `Secrets Manager refused to read "${secretId}" (${name})`,
+      undefined,
+      { cause: error },
+    );
+  }
+}
+
+/** The version before the last rotation; undefined before the first rotation (there is none). */
+async function readPrevious(secretId: string, maxAgeSeconds: number): Promise<unknown> {
+  previousProvider ??= new SecretsProvider({ awsSdkV3Client: secretsClient() });
+  return previousProvider
+    .get(secretId, { maxAge: maxAgeSeconds, sdkOptions: { VersionStage: 'AWSPREVIOUS' } })
+    .catch(() => undefined);
+}
+
+/**
+ * The key that signs silence links (AWSCURRENT). Throws {@link ConfigError} when the secret cannot
+ * be read or holds no usable key, {@link SecretUnavailableError} when Secrets Manager does not answer.
+ */
+export async function fetchSigningKey(secretId: string, maxAgeSeconds: number): Promise<string> {
+  const value = await readStage(secretId, 'AWSCURRENT', maxAgeSeconds);
+  try {
+    return parseSigningKey(value);
+  } catch (error) {
+    throw new ConfigError(ENVIRONMENT_VARIABLES.signingSecretId, (error as Error).message, undefined, {
       cause: error,
     });
   }
-  let current: string;
-  try {
-    current = parseSigningKey(currentValue);
-  } catch (error) {
-    throw new ConfigError(variable, (error as Error).message, undefined, { cause: error });
-  }
+}
+
+/**
+ * The keys a silence link is checked with: the current one and the one before a rotation
+ * (AWSPREVIOUS), read side by side. Throws as {@link fetchSigningKey} does; a previous version that
+ * is missing or not a key is left out.
+ */
+export async function fetchSigningKeys(secretId: string, maxAgeSeconds: number): Promise<SigningKeys> {
+  const previousValue = readStage(secretId, 'AWSPREVIOUS', maxAgeSeconds);
+  const current = await fetchSigningKey(secretId, maxAgeSeconds);
   let previous: string | undefined;
   try {
     previous = parseSigningKey(await previousValue);
@@ -99,7 +125,7 @@ export async function silenceLinkOf(
   nowMs: number = Date.now(),
 ): Promise<string | undefined> {
   if (!alert.dedupKey || !config.silenceBaseUrl || !config.signingSecretId) return undefined;
-  const keys = await fetchSigningKeys(config.signingSecretId, config.secretCacheSeconds);
+  const key = await fetchSigningKey(config.signingSecretId, config.secretCacheSeconds);
   const token = signSilenceToken(
     {
       key: alert.dedupKey,
@@ -107,7 +133,7 @@ export async function silenceLinkOf(
       scope: tokenScope(config),
       expiresAt: Math.floor(nowMs / 1000) + TOKEN_LIFETIME_SECONDS,
     },
-    keys.current,
+    key,
   );
   return `${config.silenceBaseUrl}/silences/${token}`;
 }
