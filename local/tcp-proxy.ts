@@ -19,6 +19,13 @@ export interface TcpProxyOptions {
   recordClientBytes?: boolean;
 }
 
+/** When the proxy took a chunk from a client, or delivered one of the server's to its client. */
+export interface ChunkEvent {
+  /** `performance.now()` of this process. */
+  at: number;
+  direction: 'from-client' | 'to-client';
+}
+
 export interface TcpProxy {
   readonly host: string;
   readonly port: number;
@@ -38,6 +45,8 @@ export interface TcpProxy {
   readonly rounds: number;
   /** With `recordClientBytes`: everything each client sent towards the server, in order. */
   readonly clientBytes: Buffer[][];
+  /** Every chunk taken from a client and delivered to one, in order (for tests of what goes first). */
+  readonly chunks: readonly ChunkEvent[];
   /** Can be changed while connections are open; chunks already queued keep their delivery time. */
   oneWayDelayMs: number;
   /** RST to every open client (and its upstream) now, like a NAT gateway that has forgotten the flow. */
@@ -70,7 +79,7 @@ interface Pending {
  * in order, holding everything while `held()` is true. With no delay a chunk is written at once, in
  * the same turn of the event loop.
  */
-function delayedPipe(to: Socket, delay: () => number, held: () => boolean) {
+function delayedPipe(to: Socket, delay: () => number, held: () => boolean, delivered: () => void = () => {}) {
   const queue: Pending[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
@@ -79,8 +88,10 @@ function delayedPipe(to: Socket, delay: () => number, held: () => boolean) {
     while (queue[0] && queue[0].due <= performance.now()) {
       const { chunk } = queue.shift() as Pending;
       if (to.writableEnded) continue;
-      if (chunk) to.write(chunk);
-      else to.end();
+      if (chunk) {
+        to.write(chunk);
+        delivered();
+      } else to.end();
     }
     if (queue[0]) timer = setTimeout(flush, Math.max(0, queue[0].due - performance.now()));
   };
@@ -99,6 +110,7 @@ function delayedPipe(to: Socket, delay: () => number, held: () => boolean) {
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const flows = new Set<Flow>();
   const clientBytes: Buffer[][] = [];
+  const chunks: ChunkEvent[] = [];
   const state = {
     oneWayDelayMs: options.oneWayDelayMs ?? 0,
     blackholed: false,
@@ -118,7 +130,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     if (options.recordClientBytes) clientBytes.push(tap);
     const upstream = connect({ ...options.target, allowHalfOpen: true, noDelay: true });
     const up = delayedPipe(upstream, delay, held);
-    const down = delayedPipe(client, delay, held);
+    const down = delayedPipe(client, delay, held, () =>
+      chunks.push({ at: performance.now(), direction: 'to-client' }),
+    );
     const flow: Flow = {
       client,
       upstream,
@@ -136,6 +150,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       clientSpokeLast = false;
     };
     client.on('data', (chunk: Buffer) => {
+      chunks.push({ at: performance.now(), direction: 'from-client' });
       if (options.recordClientBytes) tap.push(chunk);
       if (!clientSpokeLast) {
         if (state.awaiting === 0) state.rounds += 1;
@@ -204,6 +219,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       return state.rounds;
     },
     clientBytes,
+    chunks,
     get oneWayDelayMs() {
       return state.oneWayDelayMs;
     },

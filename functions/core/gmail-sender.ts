@@ -107,6 +107,8 @@ interface PoolInternals {
 
 interface PoolResource {
   available: boolean;
+  /** nodemailer's SMTP connection of the resource, once connect() has been called. */
+  connection?: { _actionGreeting?: (reply: string) => unknown };
   connect(callback: (error?: Error | null) => void): void;
   _release(): void;
   once(event: 'close', listener: () => void): void;
@@ -250,6 +252,8 @@ export class GmailSender {
    * error, which the messages that waited for it report).
    */
   #connectingAhead: ConnectionAhead | undefined;
+  /** Settles once the connection opened ahead has the server's greeting, or is ready, or has failed. */
+  #greetedAhead: Promise<void> | undefined;
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
@@ -310,10 +314,22 @@ export class GmailSender {
       });
     });
     this.#connectingAhead = connecting;
+    this.#greetedAhead = greetingOf(resource, connecting);
     connecting.then(() => {
-      if (this.#connectingAhead === connecting) this.#connectingAhead = undefined;
+      if (this.#connectingAhead === connecting) {
+        this.#connectingAhead = undefined;
+        this.#greetedAhead = undefined;
+      }
     });
     return connecting;
+  }
+
+  /**
+   * While a connection opened by {@link connectAhead} is being opened: settles once the server's
+   * greeting has arrived on it (or it is ready, or it failed). Undefined otherwise.
+   */
+  greeting(): Promise<void> | undefined {
+    return this.#greetedAhead;
   }
 
   /**
@@ -617,6 +633,24 @@ function sameFailure(failed: RecipientFailure[]): boolean {
 
 function asDeliveryError(error: AlertError): DeliveryError {
   return new DeliveryError(error.message, error.failureClass, error.advice, {}, { cause: error });
+}
+
+/**
+ * Settles when the connection of `resource` has received the server's greeting, or `connecting` has
+ * settled (ready or failed). nodemailer says nothing at the greeting, so its greeting step is
+ * wrapped; a connection of another shape settles with `connecting` only.
+ */
+function greetingOf(resource: PoolResource, connecting: ConnectionAhead): Promise<void> {
+  return new Promise<void>((resolve) => {
+    connecting.then(() => resolve());
+    const connection = resource.connection;
+    const greet = connection?._actionGreeting;
+    if (!connection || typeof greet !== 'function') return;
+    connection._actionGreeting = function (this: unknown, reply: string) {
+      resolve();
+      return greet.call(this, reply);
+    };
+  });
 }
 
 /** Makes concurrent callers of `load` share one request while it is in flight, and only then. */

@@ -3,6 +3,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmailReplies } from '../../local/gmail-replies.ts';
 import type { ReceivedMessage } from '../../local/gmail-server.ts';
+import type { ChunkEvent, TcpProxy } from '../../local/tcp-proxy.ts';
 import { alertEvent, type Deployment, deploy, recordFromQueued, sqsRecord } from './support/deployment.ts';
 import { captureOutput, type OutputCapture } from './support/output-capture.ts';
 
@@ -324,6 +325,71 @@ describe('a cold container', () => {
       expect(deployment.gmail.messages.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual([
         'cold-overlap',
       ]);
+    } finally {
+      await deployment.close();
+    }
+  });
+});
+
+describe("a cold container's state round", () => {
+  it("waits for Gmail's greeting, so its first requests do not hold the handshake back", async () => {
+    const deployment = await deploy({
+      natPath: true,
+      stateDelayMs: 0,
+      env: { ALERT_REPEAT_SECONDS: '3600' },
+    });
+    try {
+      const sqs = await deployment.sqsHandler();
+      const smtp = deployment.nat as TcpProxy;
+      const state = deployment.statePath as TcpProxy;
+      // What init started (the quota counters' read) is done before the alert arrives.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The greeting reaches the function 40 ms after it connects: later than the round would go
+      // without waiting, well within the wait.
+      smtp.oneWayDelayMs = 40;
+      const since = performance.now();
+
+      expect(await sqs([sqsRecord(JSON.stringify(alertOf({ dedupKey: 'cold-greeting' })))])).toEqual({
+        batchItemFailures: [],
+      });
+
+      const greeting = smtp.chunks.find((chunk) => chunk.at > since && chunk.direction === 'to-client');
+      const firstRequest = state.chunks.find(
+        (chunk) => chunk.at > since && chunk.direction === 'from-client',
+      );
+      expect(greeting).toBeDefined();
+      expect(firstRequest).toBeDefined();
+      expect((firstRequest as ChunkEvent).at).toBeGreaterThan((greeting as ChunkEvent).at);
+      expect(deployment.gmail.messages.map((mail) => mail.parsed.headers.get('x-alert-key'))).toEqual([
+        'cold-greeting',
+      ]);
+    } finally {
+      await deployment.close();
+    }
+  });
+
+  it('does not wait for a greeting that never comes: a repeat is counted at once', async () => {
+    const deployment = await deploy({ natPath: true, env: { ALERT_REPEAT_SECONDS: '3600' } });
+    try {
+      const warm = await deployment.sqsHandler();
+      expect(await warm([sqsRecord(JSON.stringify(alertOf({ dedupKey: 'cold-blackhole' })))])).toEqual({
+        batchItemFailures: [],
+      });
+      // A new container, and Gmail's path goes silent: its connection never gets a greeting.
+      const cold = await deployment.sqsHandler();
+      (deployment.nat as TcpProxy).setNewFlows('blackhole');
+      const started = performance.now();
+
+      expect(await cold([sqsRecord(JSON.stringify(alertOf({ dedupKey: 'cold-blackhole' })))])).toEqual({
+        batchItemFailures: [],
+      });
+
+      // Counted against the key's window without waiting out the SMTP timeouts (2 s here).
+      expect(performance.now() - started).toBeLessThan(1_500);
+      const item = ((await deployment.state?.items()) ?? []).find(
+        (entry) => entry.pk === 'repeat#cold-blackhole',
+      );
+      expect(item?.repeats).toBe(1);
     } finally {
       await deployment.close();
     }
