@@ -344,9 +344,9 @@ describe("a cold container's state round", () => {
       const state = deployment.statePath as TcpProxy;
       // What init started (the quota counters' read) is done before the alert arrives.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      // The greeting reaches the function 40 ms after it connects: later than the round would go
-      // without waiting, well within the wait.
-      smtp.oneWayDelayMs = 40;
+      // The greeting reaches the function 30 ms after it connects: later than the round would go
+      // without waiting, well within the wait (100 ms).
+      smtp.oneWayDelayMs = 30;
       const since = performance.now();
 
       expect(await sqs([sqsRecord(JSON.stringify(alertOf({ dedupKey: 'cold-greeting' })))])).toEqual({
