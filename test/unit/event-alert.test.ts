@@ -27,7 +27,7 @@ describe('eventToAlertInput', () => {
   });
 
   it('formats an EC2 state change through its formatter rather than generically', () => {
-    const alert = parseAlert(eventToAlertInput(load('eventbridge-generic')), config);
+    const alert = parseAlert(eventToAlertInput(load('eventbridge-ec2-state-eu-west-1')), config);
     expect(alert.subject).toBe('Instance i-0abcd1234ef567890 (eu-west-1)');
     expect(alert.severity).toBe('warning');
     expect(alert.dedupKey).toBe('i-0abcd1234ef567890');

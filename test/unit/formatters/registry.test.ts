@@ -24,7 +24,7 @@ const ROUTES: [fixture: string, formatter: string][] = [
   ['eventbridge-autoscaling-launch-failed', 'autoscaling-failure'],
   ['eventbridge-ec2-state', 'ec2-instance-state-change'],
   ['eventbridge-ec2-state-running', 'ec2-instance-state-change'],
-  ['eventbridge-generic', 'ec2-instance-state-change'],
+  ['eventbridge-ec2-state-eu-west-1', 'ec2-instance-state-change'],
   ['eventbridge-scheduled', 'scheduled-event'],
 ];
 
