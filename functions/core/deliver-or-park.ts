@@ -523,8 +523,9 @@ interface SendCount {
 }
 
 /**
- * Starts counting a mail to `recipients` addresses against the rolling 24 h; a table that fails
- * only loses the guard's count.
+ * Starts counting a mail to `recipients` addresses against the rolling 24 h, once `after` has
+ * settled (the connection opened for it is ready, or has failed); a mail that fails before that is
+ * not counted at all. A table that fails only loses the guard's count.
  */
 function startCounting(
   runtime: AlertRuntime,
@@ -541,10 +542,20 @@ function startCounting(
       return false;
     }
   };
-  const counted = after.then(() => record(recipients));
+  // A mail that failed before `after` (its connection never came up) was never counted, and is not.
+  let counting: 'waiting' | 'started' | 'cancelled' = 'waiting';
+  const counted = after.then(() => {
+    if (counting === 'cancelled') return false;
+    counting = 'started';
+    return record(recipients);
+  });
   return {
     async settle(accepted) {
       if (accepted > 0) countOutcome('sent', accepted);
+      if (accepted === 0 && counting === 'waiting') {
+        counting = 'cancelled';
+        return;
+      }
       if ((await counted) && accepted !== recipients) await record(accepted - recipients);
     },
   };
