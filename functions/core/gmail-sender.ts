@@ -248,12 +248,11 @@ export class GmailSender {
   /** Messages handed to the pool and not sent yet: prepared while a new connection's AUTH is in flight. */
   readonly #waiting = new Set<ComposedOnDemand>();
   /**
-   * The connection opened by {@link connectAhead}, until it is ready (undefined) or has failed (the
-   * error, which the messages that waited for it report).
+   * The connection opened by {@link connectAhead}, until it is ready or has failed: `ready` settles
+   * then (undefined, or the error, which the messages that waited for it report); `greeted` settles
+   * once the server's greeting has arrived on it, or with `ready`.
    */
-  #connectingAhead: ConnectionAhead | undefined;
-  /** Settles once the connection opened ahead has the server's greeting, or is ready, or has failed. */
-  #greetedAhead: Promise<void> | undefined;
+  #connectingAhead: { ready: ConnectionAhead; greeted: Promise<void> } | undefined;
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
@@ -313,13 +312,10 @@ export class GmailSender {
         resolve(error ?? undefined);
       });
     });
-    this.#connectingAhead = connecting;
-    this.#greetedAhead = greetingOf(resource, connecting);
+    const ahead = { ready: connecting, greeted: greetingOf(resource, connecting) };
+    this.#connectingAhead = ahead;
     connecting.then(() => {
-      if (this.#connectingAhead === connecting) {
-        this.#connectingAhead = undefined;
-        this.#greetedAhead = undefined;
-      }
+      if (this.#connectingAhead === ahead) this.#connectingAhead = undefined;
     });
     return connecting;
   }
@@ -329,7 +325,7 @@ export class GmailSender {
    * greeting has arrived on it (or it is ready, or it failed). Undefined otherwise.
    */
   greeting(): Promise<void> | undefined {
-    return this.#greetedAhead;
+    return this.#connectingAhead?.greeted;
   }
 
   /**
@@ -461,7 +457,7 @@ export class GmailSender {
           else resolve(info as unknown as SentInfo);
         });
       });
-    const ahead = outgoing.ahead ?? this.#connectingAhead;
+    const ahead = outgoing.ahead ?? this.#connectingAhead?.ready;
     outgoing.ahead = undefined;
     if (!ahead || signal.aborted) return hand();
     // Waits for the connection opened ahead, which composes it while AUTH is in flight; at the
