@@ -4,12 +4,6 @@ import type { FormattedLink } from './types.ts';
 // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-7 …
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
-/**
- * The longest link URL an alert accepts (the `links[].url` rule in alert.ts). A longer link, made from
- * an event's oversized id, would make the whole alert invalid, so it is left out instead.
- */
-export const MAX_LINK_URL = LINK_URL_MAX;
-
 /** The console's host for a region, by partition; undefined for anything that is not a region name. */
 function consoleHost(region: unknown): string | undefined {
   if (typeof region !== 'string' || !REGION.test(region)) return undefined;
@@ -18,15 +12,17 @@ function consoleHost(region: unknown): string | undefined {
   return `${region}.console.aws.amazon.com`;
 }
 
+// A link longer than an alert accepts (the `links[].url` rule in alert.ts), made from an event's
+// oversized id, would make the whole alert invalid, so it is left out instead.
 function fitting(title: string, url: URL): FormattedLink | undefined {
-  return url.href.length <= MAX_LINK_URL ? { title, url: url.href } : undefined;
+  return url.href.length <= LINK_URL_MAX ? { title, url: url.href } : undefined;
 }
 
 /**
  * A console deep link: `https://<region>.console.aws.amazon.com/<service>/home?region=<region>#<fragment>`.
  * `fragment` is used as given, so its parts must already be encoded with `encodeURIComponent`.
  * Undefined when the region is not a region name, so a hostile event cannot choose the host, and when
- * the URL would be longer than {@link MAX_LINK_URL}.
+ * the URL would be longer than {@link LINK_URL_MAX}.
  */
 export function consoleLink(
   title: string,

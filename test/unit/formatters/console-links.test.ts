@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  consoleLink,
-  consolePathLink,
-  MAX_LINK_URL,
-} from '../../../functions/core/formatters/console-links.ts';
+import { LINK_URL_MAX } from '../../../functions/core/alert.ts';
+import { consoleLink, consolePathLink } from '../../../functions/core/formatters/console-links.ts';
 
 describe('consolePathLink', () => {
   it('links a page of the newer consoles by its path, with the region as a query', () => {
@@ -26,9 +23,9 @@ describe('consolePathLink', () => {
 });
 
 describe('consoleLink', () => {
-  it(`leaves out a link longer than ${MAX_LINK_URL} characters, which would make the alert invalid`, () => {
-    const fits = 'x'.repeat(MAX_LINK_URL - 200);
-    const long = 'x'.repeat(MAX_LINK_URL);
+  it(`leaves out a link longer than ${LINK_URL_MAX} characters, which would make the alert invalid`, () => {
+    const fits = 'x'.repeat(LINK_URL_MAX - 200);
+    const long = 'x'.repeat(LINK_URL_MAX);
 
     expect(consoleLink('Open', 'us-east-1', 'ec2', fits)?.url).toHaveLength(
       'https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#'.length + fits.length,
