@@ -92,15 +92,18 @@ export class SilenceStore {
     this.#now = now;
   }
 
+  /** The partition key of `key`'s item. */
+  #itemKey(key: string): string {
+    return `${STATE_TABLE_SCHEMA.prefixes.silence}${key}`;
+  }
+
   #keyOf(key: string) {
-    return { [STATE_TABLE_SCHEMA.partitionKey]: `${STATE_TABLE_SCHEMA.prefixes.silence}${key}` };
+    return { [STATE_TABLE_SCHEMA.partitionKey]: this.#itemKey(key) };
   }
 
   async #read(key: string): Promise<SilenceItem | undefined> {
     // With the quota counters and the other alerts of the moment, in one request.
-    return (await this.#state.reads.get(`${STATE_TABLE_SCHEMA.prefixes.silence}${key}`)) as
-      | SilenceItem
-      | undefined;
+    return (await this.#state.reads.get(this.#itemKey(key))) as SilenceItem | undefined;
   }
 
   /** The key's silence while it lasts; undefined when there is none, or it has ended. */
