@@ -524,8 +524,9 @@ interface SendCount {
 
 /**
  * Starts counting a mail to `recipients` addresses against the rolling 24 h, once `after` has
- * settled (the connection opened for it is ready, or has failed); a mail that fails before that is
- * not counted at all. A table that fails only loses the guard's count.
+ * settled (the connection opened for it is ready, or has failed); a mail settled before that is
+ * counted as settled (a failed one not at all), never waiting for `after`. A table that fails only
+ * loses the guard's count.
  */
 function startCounting(
   runtime: AlertRuntime,
@@ -542,18 +543,20 @@ function startCounting(
       return false;
     }
   };
-  // A mail that failed before `after` (its connection never came up) was never counted, and is not.
-  let counting: 'waiting' | 'started' | 'cancelled' = 'waiting';
+  // Settled before `after` (the mail failed before its connection came up, or went out on another
+  // one at its deadline): what Gmail took is counted then, and nothing waits for `after`.
+  let counting: 'waiting' | 'started' | 'settled' = 'waiting';
   const counted = after.then(() => {
-    if (counting === 'cancelled') return false;
+    if (counting === 'settled') return false;
     counting = 'started';
     return record(recipients);
   });
   return {
     async settle(accepted) {
       if (accepted > 0) countOutcome('sent', accepted);
-      if (accepted === 0 && counting === 'waiting') {
-        counting = 'cancelled';
+      if (counting === 'waiting') {
+        counting = 'settled';
+        if (accepted > 0) await record(accepted);
         return;
       }
       if ((await counted) && accepted !== recipients) await record(accepted - recipients);
