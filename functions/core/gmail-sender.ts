@@ -26,6 +26,7 @@ import {
   enhancedStatusOf,
   isCredentialRefusal,
   isRecipientLimitReply,
+  isUnauthenticatedReply,
   type OAuthKind,
   type SmtpService,
   smtpServiceOf,
@@ -65,7 +66,26 @@ export type ConnectionAhead = Promise<Error | undefined>;
 export type CredentialsLoader = (options: { forceFetch: boolean }) => Promise<GmailCredentials>;
 
 interface AuthContext {
+  /** The resource's own auth object: tells which connection is authenticating (see createPool). */
+  auth: object;
+  /** What the server's EHLO offered, such as PIPELINING. */
+  extensions: string[];
   sendCommand(command: string): Promise<{ status: number; response: string }>;
+}
+
+/** The parts of nodemailer's SMTP connection that pipelining AUTH needs; checked before use. */
+interface SmtpConnectionInternals {
+  /** The message being sent on it, until its last reply. */
+  _pendingSend?: { callback(error: Error): void } | false;
+  _formatError(message: Error, type: string, response: string, command: string): Error;
+  close(): void;
+}
+
+function connectionInternalsOf(connection: unknown): SmtpConnectionInternals | undefined {
+  const candidate = connection as Partial<SmtpConnectionInternals> | undefined;
+  return typeof candidate?._formatError === 'function' && typeof candidate.close === 'function'
+    ? (candidate as SmtpConnectionInternals)
+    : undefined;
 }
 
 /** A reply's code; nodemailer leaves `status` at 0 for multi-line replies, which is how Gmail refuses. */
@@ -107,6 +127,8 @@ interface PoolInternals {
 
 interface PoolResource {
   available: boolean;
+  /** Made per resource and handed to its connection's login: the AuthContext's `auth`. */
+  auth?: object;
   /** nodemailer's SMTP connection of the resource, once connect() has been called. */
   connection?: { _actionGreeting?: (reply: string) => unknown };
   connect(callback: (error?: Error | null) => void): void;
@@ -122,7 +144,19 @@ function poolInternalsOf(pool: unknown): PoolInternals | undefined {
     : undefined;
 }
 
-function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthContext) => Promise<void>) {
+/**
+ * `authenticate` is given the connection being authenticated as well, when the pool is of the shape
+ * {@link PoolInternals} describes (to pipeline the message behind AUTH; see GmailSender).
+ */
+function createPool(
+  smtp: AlertConfig['smtp'],
+  authenticate: (context: AuthContext, connection: SmtpConnectionInternals | undefined) => Promise<void>,
+) {
+  // nodemailer does not tell a custom AUTH handler which connection it runs for; each pool resource
+  // makes its own auth object and hands it to its connection's login, so that object tells.
+  const resources = new WeakMap<object, PoolResource>();
+  const connectionOf = (context: AuthContext) =>
+    connectionInternalsOf(resources.get(context.auth)?.connection);
   const options: SMTPPoolOptions = {
     pool: true,
     host: smtp.host,
@@ -146,7 +180,7 @@ function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthConte
     // The password is looked up when AUTH is due, so connecting, EHLO and STARTTLS overlap the secret fetch.
     // The handler speaks AUTH PLAIN or AUTH XOAUTH2, as the secret's shape says; nodemailer names the slot.
     auth: { user: 'gmail-secret', method: 'PLAIN' },
-    customAuth: { PLAIN: (context: AuthContext) => authenticate(context) },
+    customAuth: { PLAIN: (context: AuthContext) => authenticate(context, connectionOf(context)) },
     // Never send unauthenticated, even to a server that does not offer AUTH: the message is composed
     // after AUTH, when the sender is known (see ComposedOnDemand).
     forceAuth: true,
@@ -158,6 +192,15 @@ function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthConte
   const pool = new SMTPPool(options);
   // Failures reach the caller through send's callback; an unhandled 'error' event would end the process.
   pool.on('error', () => {});
+  const internals = poolInternalsOf(pool);
+  if (internals) {
+    const create = internals._createConnection.bind(internals);
+    internals._createConnection = () => {
+      const resource = create();
+      if (resource.auth) resources.set(resource.auth, resource);
+      return resource;
+    };
+  }
   return pool;
 }
 
@@ -172,6 +215,8 @@ function createPool(smtp: AlertConfig['smtp'], authenticate: (context: AuthConte
  * following it. A message that is not prepared is composed and streamed when the pool asks.
  */
 class ComposedOnDemand {
+  /** Handed to a connection whose AUTH was still unanswered: its envelope may have gone out behind AUTH. */
+  behindAuth = false;
   readonly #compose: () => ReturnType<MailComposer['compile']>;
   #node: ReturnType<MailComposer['compile']> | undefined;
   /** The whole message, encoded by {@link prepare}. */
@@ -200,6 +245,8 @@ class ComposedOnDemand {
   }
 
   getEnvelope() {
+    // A copy: nodemailer writes a failed envelope's error on the object (mailError), and the composer
+    // hands out the same one every time, so a message sent again would fail with the old error.
     return this.#message.getEnvelope();
   }
 
@@ -253,6 +300,12 @@ export class GmailSender {
    * once the server's greeting has arrived on it, or with `ready`.
    */
   #connectingAhead: { ready: ConnectionAhead; greeted: Promise<void> } | undefined;
+  /**
+   * Whether a message may follow AUTH PLAIN without waiting for its reply (RFC 4954 §4 allows it for
+   * PLAIN with an initial response, on a server that offers PIPELINING). Off for the container once a
+   * server has read such an envelope before it finished AUTH.
+   */
+  #pipelineAuth = true;
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
@@ -457,9 +510,17 @@ export class GmailSender {
           else resolve(info as unknown as SentInfo);
         });
       });
+    const sent = () =>
+      hand().catch((error: unknown) => {
+        if (!message.behindAuth || !refusedAsUnauthenticated(error)) throw error;
+        // The server answered the envelope as if AUTH had not happened, though AUTH went through: it
+        // read the envelope too early. Send nothing behind AUTH from now on, and this message again.
+        this.#pipelineAuth = false;
+        return this.#post(outgoing, to, signal);
+      });
     const ahead = outgoing.ahead ?? this.#connectingAhead?.ready;
     outgoing.ahead = undefined;
-    if (!ahead || signal.aborted) return hand();
+    if (!ahead || signal.aborted) return sent();
     // Waits for the connection opened ahead, which composes it while AUTH is in flight; at the
     // deadline the pool is handed the message all the same, and fails it as aborted.
     let stopWaiting = () => {};
@@ -470,7 +531,7 @@ export class GmailSender {
     });
     return Promise.race([ahead, deadline]).then((failure) => {
       stopWaiting();
-      if (!failure) return hand();
+      if (!failure) return sent();
       this.#waiting.delete(message);
       throw failure;
     });
@@ -484,7 +545,9 @@ export class GmailSender {
   }
 
   #warmPool() {
-    this.#pool ??= createPool(this.#config.smtp, (context) => this.#authenticate(context));
+    this.#pool ??= createPool(this.#config.smtp, (context, connection) =>
+      this.#authenticate(context, connection),
+    );
     return this.#pool;
   }
 
@@ -513,26 +576,77 @@ export class GmailSender {
     });
   }
 
-  async #authenticate(context: AuthContext): Promise<void> {
+  async #authenticate(context: AuthContext, connection: SmtpConnectionInternals | undefined): Promise<void> {
     const credentials = await this.#credentials();
     this.#username = credentials.username;
     const refusal = this.#refusalOf(credentials);
     if (refusal) throw refusal.error();
     if (isOAuthCredentials(credentials)) return this.#authenticateWithToken(context, credentials);
-    await this.#authenticateWithPassword(context, credentials);
+    await this.#authenticateWithPassword(context, credentials, connection);
   }
 
-  async #authenticateWithPassword(context: AuthContext, credentials: AppPasswordCredentials): Promise<void> {
+  /**
+   * AUTH PLAIN. When a message is waiting and the server offers PIPELINING, its envelope follows AUTH
+   * in the same flight instead of a round trip later (RFC 4954 §4 allows exactly this for PLAIN with
+   * an initial response): the connection counts as authenticated once AUTH is on the wire, and AUTH's
+   * reply is read when it comes ({@link settlePipelinedAuth}). XOAUTH2 is never pipelined: Gmail
+   * answers a refused token with a challenge that the next line would answer.
+   */
+  async #authenticateWithPassword(
+    context: AuthContext,
+    credentials: AppPasswordCredentials,
+    connection: SmtpConnectionInternals | undefined,
+  ): Promise<void> {
     const replied = context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
     this.#prepareWaiting();
-    const reply = await replied;
-    const status = replyCode(reply);
-    if (status === 235) return;
-    if (isCredentialRefusal(status, this.#service)) {
-      this.#remember(credentials, () => repeatedRefusalError());
+    if (
+      connection &&
+      this.#pipelineAuth &&
+      this.#waiting.size > 0 &&
+      context.extensions.includes('PIPELINING')
+    ) {
+      for (const message of this.#waiting) message.behindAuth = true;
+      replied.then((reply) => this.#settlePipelinedAuth(reply, credentials, connection));
+      // nodemailer writes AUTH on the next turn of the loop: the envelope must follow it, not pass it.
+      await new Promise((resolve) => setImmediate(resolve));
+      return;
     }
+    const reply = await replied;
+    if (replyCode(reply) === 235) return;
+    this.#rememberRefusal(reply, credentials);
     // nodemailer attaches the server's reply (code, response) to this error.
     throw new Error('Gmail refused AUTH');
+  }
+
+  /**
+   * AUTH's reply on a connection that went on without it. A refusal fails the message sent behind it
+   * with the error AUTH would have raised (before the replies to its envelope are read, which refuse
+   * it as unauthenticated) and closes the connection, so nothing else is sent on it.
+   */
+  #settlePipelinedAuth(
+    reply: { response: string },
+    credentials: AppPasswordCredentials,
+    connection: SmtpConnectionInternals,
+  ): void {
+    if (replyCode(reply) === 235) return;
+    this.#rememberRefusal(reply, credentials);
+    const error = connection._formatError(
+      new Error('Gmail refused AUTH'),
+      'EAUTH',
+      reply.response,
+      'AUTH PLAIN',
+    );
+    const pending = connection._pendingSend;
+    // The pool closes a connection whose message failed at AUTH; without a message, close it here.
+    if (pending) pending.callback(error);
+    else connection.close();
+  }
+
+  /** A refusal of the credentials themselves is remembered, so that they are not sent again meanwhile. */
+  #rememberRefusal(reply: { response: string }, credentials: AppPasswordCredentials): void {
+    if (isCredentialRefusal(replyCode(reply), this.#service)) {
+      this.#remember(credentials, () => repeatedRefusalError());
+    }
   }
 
   /**
@@ -647,6 +761,14 @@ function greetingOf(resource: PoolResource, connecting: ConnectionAhead): Promis
       return greet.call(this, reply);
     };
   });
+}
+
+/** MAIL FROM refused as unauthenticated: after a 235, the server read the envelope before AUTH had finished. */
+function refusedAsUnauthenticated(error: unknown): boolean {
+  const { command, responseCode, response } = (error ?? {}) as Partial<RecipientReplyError> & {
+    command?: unknown;
+  };
+  return command === 'MAIL FROM' && isUnauthenticatedReply(responseCode, response ?? '');
 }
 
 /** Makes concurrent callers of `load` share one request while it is in flight, and only then. */

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseAlert } from '../../functions/core/alert.ts';
+import { type Alert, parseAlert } from '../../functions/core/alert.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import { DeliveryError } from '../../functions/core/errors.ts';
 import type { GmailCredentials } from '../../functions/core/gmail-credentials.ts';
 import { GmailSender } from '../../functions/core/gmail-sender.ts';
+import { gmailReplies } from '../../local/gmail-replies.ts';
 import { type GmailServer, startGmailServer, testGmailAccount } from '../../local/gmail-server.ts';
 import { startOAuthEndpoint, testOAuthClient } from '../../local/oauth-endpoint.ts';
+import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy.ts';
 
 let gmail: GmailServer;
 
@@ -112,6 +114,130 @@ describe('GmailSender on a cold start without ALERT_FROM', () => {
       });
       expect(shape(cold)).toEqual(shape(warm));
       expect(cold?.parsed.text).toContain('.dot line');
+    } finally {
+      sender.close();
+    }
+  });
+});
+
+describe('GmailSender sending the first message of a new connection behind AUTH PLAIN', () => {
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    // Far enough apart that what goes in one flight and what waits for a reply cannot be confused.
+    proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: gmail.port }, oneWayDelayMs: 15 });
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  const proxied = () => configFor({ SMTP_HOST: '127.0.0.1', SMTP_PORT: String(proxy.port) });
+  const appPassword =
+    (pass: string = testGmailAccount.pass) =>
+    async () => ({ username: testGmailAccount.user, password: pass });
+  /** SMTP round trips of `work`, counted from and to a moment with no connection open. */
+  const roundTripsOf = async (work: () => Promise<void>) => {
+    await vi.waitFor(() => expect(proxy.openConnections).toBe(0));
+    const start = proxy.roundTrips;
+    await work();
+    await vi.waitFor(() => expect(proxy.openConnections).toBe(0));
+    return proxy.roundTrips - start;
+  };
+  /** Sends `alert` with a new sender, then closes it. */
+  const sendOnce = async (sender: GmailSender, alert: Alert, options: { ahead?: boolean } = {}) => {
+    try {
+      if (options.ahead) expect(await sender.connectAhead()).toBeUndefined();
+      const receipt = await sender.send(alert, { deadlineMs: 10_000 });
+      expect(receipt).toMatchObject({ accepted: ['oncall@example.com'], failed: [] });
+    } finally {
+      sender.close();
+    }
+  };
+  const outcome = (sending: Promise<unknown>) =>
+    sending.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  it('puts its envelope in the same flight as AUTH: one round trip fewer than AUTH first, then the message', async () => {
+    gmail.messages.length = 0;
+    const config = proxied();
+    const alert = parseAlert({ subject: 'Behind AUTH' }, config);
+
+    const before = { ...gmail.stats };
+    // AUTH with no message waiting (a connection opened ahead), then the message on that connection.
+    const separate = await roundTripsOf(() =>
+      sendOnce(new GmailSender(config, appPassword()), alert, { ahead: true }),
+    );
+    // The message waiting when AUTH is due.
+    const together = await roundTripsOf(() => sendOnce(new GmailSender(config, appPassword()), alert));
+    expect(together).toBe(separate - 1);
+    expect(gmail.stats.authSuccesses).toBe(before.authSuccesses + 2);
+    const mails = await gmail.waitForMessages(2);
+    expect(mails.map((mail) => mail.user)).toEqual([testGmailAccount.user, testGmailAccount.user]);
+  });
+
+  it("fails the message behind a refused App Password with Gmail's 535, and sends nothing more on that connection", async () => {
+    gmail.messages.length = 0;
+    const config = proxied();
+    const sender = new GmailSender(config, appPassword('wrong password'));
+    const before = { ...gmail.stats };
+    try {
+      const error = await outcome(
+        sender.send(parseAlert({ subject: 'Refused' }, config), { deadlineMs: 10_000 }),
+      );
+      expect(error).toBeInstanceOf(DeliveryError);
+      expect(error).toMatchObject({ failureClass: 'auth', responseCode: 535, command: 'AUTH PLAIN' });
+      expect((error as DeliveryError).advice).toContain('App Password');
+      expect(gmail.stats.authAttempts).toBe(before.authAttempts + 1);
+      await vi.waitFor(() => expect(proxy.openConnections).toBe(0));
+      expect(gmail.messages).toEqual([]);
+    } finally {
+      sender.close();
+    }
+  });
+
+  it('after a 454 at AUTH, opens a new connection for the next alert instead of reusing the unauthenticated one', async () => {
+    gmail.messages.length = 0;
+    const config = proxied();
+    const sender = new GmailSender(config, appPassword());
+    const before = { ...gmail.stats };
+    gmail.failNext({ at: 'auth', code: 454 });
+    try {
+      const error = await outcome(
+        sender.send(parseAlert({ subject: 'Not now' }, config), { deadlineMs: 10_000 }),
+      );
+      expect(error).toMatchObject({ failureClass: 'transient', responseCode: 454 });
+      const receipt = await sender.send(parseAlert({ subject: 'Now' }, config), { deadlineMs: 10_000 });
+      expect(receipt).toMatchObject({ accepted: ['oncall@example.com'], failed: [] });
+      expect(gmail.stats.connections).toBe(before.connections + 2);
+      expect(gmail.stats.authSuccesses).toBe(before.authSuccesses + 1);
+      const [mail] = await gmail.waitForMessages(1);
+      expect(mail?.parsed.subject).toContain('Now');
+    } finally {
+      sender.close();
+    }
+  });
+
+  it('when a server reads the envelope before it has finished AUTH, sends the message again and stops pipelining AUTH', async () => {
+    gmail.messages.length = 0;
+    const config = proxied();
+    const sender = new GmailSender(config, appPassword());
+    const alert = parseAlert({ subject: 'Too early' }, config);
+    // What a server says to an envelope it takes for unauthenticated, though AUTH then succeeds.
+    const { code, message } = gmailReplies.authenticationRequired;
+    gmail.failNext({ at: 'mail', code, message });
+    try {
+      const receipt = await sender.send(alert, { deadlineMs: 10_000 });
+      expect(receipt).toMatchObject({ accepted: ['oncall@example.com'], failed: [] });
+      expect(await gmail.waitForMessages(1)).toHaveLength(1);
+
+      // From now on, AUTH and the message go one after the other: a new connection's AUTH costs its round trip again.
+      sender.close();
+      const after = await roundTripsOf(() => sendOnce(sender, alert));
+      const fresh = await roundTripsOf(() => sendOnce(new GmailSender(config, appPassword()), alert));
+      expect(after).toBe(fresh + 1);
+      expect(gmail.messages).toHaveLength(3);
     } finally {
       sender.close();
     }

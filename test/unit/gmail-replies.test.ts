@@ -8,6 +8,7 @@ import {
   type GmailReplyMeaning,
   isCredentialRefusal,
   isRecipientLimitReply,
+  isUnauthenticatedReply,
   lookupGmailReply,
   lookupOAuthReply,
   OAUTH_REPLIES,
@@ -92,6 +93,18 @@ describe('isRecipientLimitReply', () => {
     expect(isRecipientLimitReply(452, '4.2.2')).toBe(false);
     expect(isRecipientLimitReply(550, '5.1.1')).toBe(false);
     expect(isRecipientLimitReply(undefined)).toBe(false);
+  });
+});
+
+describe('isUnauthenticatedReply', () => {
+  const reply = ({ code, message }: { code: number; message: string }) => `${code} ${message}`;
+
+  it("is true for Gmail's 530 Authentication Required and for 503, not for its 530 about STARTTLS", () => {
+    expect(isUnauthenticatedReply(530, reply(gmailReplies.authenticationRequired))).toBe(true);
+    expect(isUnauthenticatedReply(503, '503 5.5.1 Bad sequence of commands')).toBe(true);
+    expect(isUnauthenticatedReply(530, reply(gmailReplies.mustIssueStartTls))).toBe(false);
+    expect(isUnauthenticatedReply(535, reply(gmailReplies.badCredentials))).toBe(false);
+    expect(isUnauthenticatedReply(undefined, '')).toBe(false);
   });
 });
 
