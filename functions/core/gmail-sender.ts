@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPPool, { type SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
@@ -204,70 +205,80 @@ function createPool(
   return pool;
 }
 
+/** What a message is made of once its sender is known: see {@link ComposedOnDemand}. */
+type ComposeMessage = (from: string, messageId: string) => ReturnType<MailComposer['compile']>;
+
 /**
  * A message the pool composes only when a connection is ready to send it: after AUTH on a new
  * connection, which waits for the secret. So a cold start that learns its sender from the secret
  * still connects (TCP, TLS, EHLO) while the secret is being fetched. Only the calls the pool makes
  * on a message before and while sending it are answered.
  *
- * A new connection calls {@link prepare} while its AUTH is on the wire, so that composing and
- * encoding the message (slow the first time the code runs) overlaps that round trip instead of
- * following it. A message that is not prepared is composed and streamed when the pool asks.
+ * The envelope and the Message-ID need no composing, so a connection sends the envelope first; the
+ * message is composed and encoded on the next turn of the loop, during the envelope's round trip (its
+ * bytes go out only after DATA's 354). A new connection that waits for AUTH's reply calls
+ * {@link prepare} while AUTH is on the wire, so that this work (slow the first time the code runs)
+ * overlaps that round trip instead.
  */
 class ComposedOnDemand {
   /** Handed to a connection whose AUTH was still unanswered: its envelope may have gone out behind AUTH. */
   behindAuth = false;
-  readonly #compose: () => ReturnType<MailComposer['compile']>;
-  #node: ReturnType<MailComposer['compile']> | undefined;
+  readonly #to: string[];
+  readonly #sender: () => string;
+  readonly #compose: ComposeMessage;
+  /** One object, as the composer's own: nodemailer notes on it how the envelope fared. */
+  #envelope: { from: string; to: string[] } | undefined;
+  #messageId: string | undefined;
   /** The whole message, encoded by {@link prepare}. */
   #raw: Promise<Buffer> | undefined;
 
-  constructor(compose: () => ReturnType<MailComposer['compile']>) {
+  /** `sender` throws while the sender is not known (before AUTH, without ALERT_FROM). */
+  constructor(to: string[], sender: () => string, compose: ComposeMessage) {
+    this.#to = to;
+    this.#sender = sender;
     this.#compose = compose;
   }
 
-  get #message() {
-    this.#node ??= this.#compose();
-    return this.#node;
-  }
-
-  /** Composes and encodes the message now. A failure is left to the pool's own calls to report. */
-  prepare(): void {
-    if (this.#raw) return;
-    try {
-      this.#raw = this.#message.build();
-    } catch {
-      return;
+  /** Composes and encodes the message now (once); a failure is reported on the stream the connection reads. */
+  prepare(): Promise<Buffer> {
+    if (!this.#raw) {
+      this.#raw = new Promise<Buffer>((resolve) => {
+        resolve(this.#compose(this.getEnvelope().from, this.messageId()).build());
+      });
+      this.#raw.catch(() => {
+        // Reported by createReadStream.
+      });
     }
-    this.#raw.catch(() => {
-      // Reported by createReadStream, on the stream the connection reads.
-    });
+    return this.#raw;
   }
 
   getEnvelope() {
-    // A copy: nodemailer writes a failed envelope's error on the object (mailError), and the composer
-    // hands out the same one every time, so a message sent again would fail with the old error.
-    return this.#message.getEnvelope();
+    this.#envelope ??= { from: this.#sender(), to: [...this.#to] };
+    return this.#envelope;
   }
 
+  /** As nodemailer makes one: a random id at the sender's domain. */
   messageId() {
-    return this.#message.messageId();
+    this.#messageId ??= `<${randomUUID()}@${this.getEnvelope().from.split('@').pop()}>`;
+    return this.#messageId;
   }
 
-  createReadStream(options?: unknown) {
-    if (!this.#raw) return this.#message.createReadStream(options as never);
-    // The same bytes the composer would stream: build() collects exactly that stream.
+  createReadStream() {
     const stream = new PassThrough();
-    this.#raw.then(
-      (raw) => stream.end(raw),
-      (error: unknown) => stream.destroy(error as Error),
-    );
+    const feed = () =>
+      this.prepare().then(
+        (raw) => stream.end(raw),
+        (error: unknown) => stream.destroy(error as Error),
+      );
+    // Asked for right before the connection writes the envelope: compose once that is on the wire.
+    if (this.#raw) feed();
+    else setImmediate(feed);
     return stream;
   }
 
-  /** Read for logging when the message is assigned to a connection, before it is composed. */
-  getHeader(key: string) {
-    return this.#node?.getHeader(key);
+  /** Read for logging when the message is assigned to a connection; nothing is composed for it. */
+  getHeader(_key: string): undefined {
+    return undefined;
   }
 }
 
@@ -294,6 +305,8 @@ export class GmailSender {
   readonly #service: SmtpService;
   /** Messages handed to the pool and not sent yet: prepared while a new connection's AUTH is in flight. */
   readonly #waiting = new Set<ComposedOnDemand>();
+  /** Told when a message joins {@link waiting}: connections whose AUTH PLAIN is unanswered send it behind AUTH. */
+  readonly #arrivals = new Set<() => void>();
   /**
    * The connection opened by {@link connectAhead}, until it is ready or has failed: `ready` settles
    * then (undefined, or the error, which the messages that waited for it report); `greeted` settles
@@ -479,16 +492,20 @@ export class GmailSender {
   /** Hands one message to the pool, composed when its connection is ready (see {@link ComposedOnDemand}). */
   #post(outgoing: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
     const { alert, rendered: render } = outgoing;
-    const message = new ComposedOnDemand(() => {
-      // A connection asks for the message only once it is authenticated (or prepares it while AUTH
-      // is in flight), so the secret has been read.
+    // A connection asks for the envelope only once it is authenticated (or has sent AUTH), so the
+    // secret, and with it the account's address, has been read.
+    const sender = () => {
       const from = this.#config.alertFrom ?? this.#username;
       if (!from) throw new Error('The sender is not known before AUTH');
+      return from;
+    };
+    const message = new ComposedOnDemand(to, sender, (from, messageId) => {
       const rendered = render();
       return new MailComposer({
         from: { name: 'Alerts', address: from },
         to: to.map((address) => ({ name: '', address })),
         envelope: { from, to },
+        messageId,
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
@@ -502,6 +519,7 @@ export class GmailSender {
       }).compile();
     });
     this.#waiting.add(message);
+    for (const arrived of this.#arrivals) arrived();
     const hand = () =>
       new Promise<SentInfo>((resolve, reject) => {
         this.#warmPool().send({ data: { signal }, message } as never, (error, info) => {
@@ -598,24 +616,40 @@ export class GmailSender {
     connection: SmtpConnectionInternals | undefined,
   ): Promise<void> {
     const replied = context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
-    this.#prepareWaiting();
-    if (
-      connection &&
-      this.#pipelineAuth &&
-      this.#waiting.size > 0 &&
-      context.extensions.includes('PIPELINING')
-    ) {
+    const pipelining = connection && this.#pipelineAuth && context.extensions.includes('PIPELINING');
+    if (pipelining && (await this.#messageBefore(replied))) {
       for (const message of this.#waiting) message.behindAuth = true;
       replied.then((reply) => this.#settlePipelinedAuth(reply, credentials, connection));
       // nodemailer writes AUTH on the next turn of the loop: the envelope must follow it, not pass it.
+      // The message is composed once its envelope is on the wire (ComposedOnDemand.createReadStream).
       await new Promise((resolve) => setImmediate(resolve));
       return;
     }
+    this.#prepareWaiting();
     const reply = await replied;
     if (replyCode(reply) === 235) return;
     this.#rememberRefusal(reply, credentials);
     // nodemailer attaches the server's reply (code, response) to this error.
     throw new Error('Gmail refused AUTH');
+  }
+
+  /**
+   * Whether a message is waiting now or is handed over before `replied` settles: on a cold container,
+   * the state table's round often decides to mail the alert while AUTH is on its way.
+   */
+  #messageBefore(replied: Promise<unknown>): Promise<boolean> {
+    if (this.#waiting.size > 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const arrived = () => {
+        this.#arrivals.delete(arrived);
+        resolve(true);
+      };
+      this.#arrivals.add(arrived);
+      replied.then(() => {
+        this.#arrivals.delete(arrived);
+        resolve(false);
+      });
+    });
   }
 
   /**

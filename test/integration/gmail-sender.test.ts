@@ -177,6 +177,44 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
     expect(mails.map((mail) => mail.user)).toEqual([testGmailAccount.user, testGmailAccount.user]);
   });
 
+  it('sends a message handed over while AUTH is on its way behind AUTH as well', async () => {
+    gmail.messages.length = 0;
+    const config = proxied();
+    const alert = parseAlert({ subject: 'Decided during AUTH' }, config);
+    // A round trip long enough that "after AUTH went out, before its reply" is a wide window.
+    proxy.oneWayDelayMs = 50;
+    try {
+      const together = await roundTripsOf(() => sendOnce(new GmailSender(config, appPassword()), alert));
+      const late = await roundTripsOf(async () => {
+        let asked = () => {};
+        const askedForSecret = new Promise<void>((resolve) => {
+          asked = resolve;
+        });
+        const secret = gatedCredentials();
+        const sender = new GmailSender(config, () => {
+          asked();
+          return secret.load();
+        });
+        try {
+          // A connection opened ahead, as the functions open it while the state table decides.
+          const ahead = sender.connectAhead();
+          await askedForSecret;
+          secret.release();
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          const receipt = await sender.send(alert, { deadlineMs: 10_000 });
+          expect(receipt).toMatchObject({ accepted: ['oncall@example.com'], failed: [] });
+          expect(await ahead).toBeUndefined();
+        } finally {
+          sender.close();
+        }
+      });
+      expect(late).toBe(together);
+      expect(await gmail.waitForMessages(2)).toHaveLength(2);
+    } finally {
+      proxy.oneWayDelayMs = 15;
+    }
+  });
+
   it("fails the message behind a refused App Password with Gmail's 535, and sends nothing more on that connection", async () => {
     gmail.messages.length = 0;
     const config = proxied();
