@@ -58,6 +58,7 @@ interface Budget {
   maxBundleBytes: number;
   maxWarmAlertRtts: number;
   maxWarmAlertSmtpRoundTrips: number;
+  maxColdAlertSmtpRoundTrips: number;
   maxWarmAlertTlsHandshakes: number;
   maxWarmAlertSecretFetches: number;
   maxBatchPeakRssMb: number;
@@ -539,6 +540,11 @@ function budgetChecks(
       'SMTP round trips per warm alert (on the wire)',
       warm.perRun.smtpRoundTrips,
       budget.maxWarmAlertSmtpRoundTrips,
+    ),
+    withinBudget(
+      'SMTP round trips per cold first alert, no state table (on the wire)',
+      figures.byId('cold-first-alert-stateless').perRun.smtpRoundTrips,
+      budget.maxColdAlertSmtpRoundTrips,
     ),
     withinBudget(
       'TLS handshakes per warm alert',
