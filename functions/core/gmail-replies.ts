@@ -239,10 +239,6 @@ export function isCredentialRefusal(responseCode: number, service: SmtpService =
 }
 
 /**
- * Whether a reply refuses recipients only past Gmail's per-message limit (those go in a further
- * message). Without an enhanced status the code alone decides.
- */
-/**
  * A reply to a command that needs a session authenticated: 530 with Gmail's "Authentication Required"
  * (not its 530 about STARTTLS), or 503, bad sequence.
  */
@@ -250,6 +246,10 @@ export function isUnauthenticatedReply(responseCode: number | undefined, reply: 
   return responseCode === 503 || (responseCode === 530 && /Authentication Required/i.test(reply));
 }
 
+/**
+ * Whether a reply refuses recipients only past Gmail's per-message limit (those go in a further
+ * message). Without an enhanced status the code alone decides.
+ */
 export function isRecipientLimitReply(responseCode: number | undefined, enhancedStatus?: string): boolean {
   const [code, enhanced] = replyOf('tooManyRecipients');
   return responseCode === code && (enhancedStatus === undefined || enhancedStatus === enhanced);

@@ -66,12 +66,19 @@ export type ConnectionAhead = Promise<Error | undefined>;
 /** Reads the Gmail credentials; `forceFetch` bypasses any cache (used after Gmail refused them). */
 export type CredentialsLoader = (options: { forceFetch: boolean }) => Promise<GmailCredentials>;
 
+interface AuthReply {
+  status: number;
+  response: string;
+}
+
 interface AuthContext {
   /** The resource's own auth object: tells which connection is authenticating (see createPool). */
   auth: object;
   /** What the server's EHLO offered, such as PIPELINING. */
   extensions: string[];
-  sendCommand(command: string): Promise<{ status: number; response: string }>;
+  sendCommand(command: string): Promise<AuthReply>;
+  /** `done` is called as the reply is read: before the next reply is, and before a 421 closes the connection. */
+  sendCommand(command: string, done: (error: Error | null, reply: AuthReply) => void): void;
 }
 
 /** The parts of nodemailer's SMTP connection that pipelining AUTH needs; checked before use. */
@@ -80,11 +87,17 @@ interface SmtpConnectionInternals {
   _pendingSend?: { callback(error: Error): void } | false;
   _formatError(message: Error, type: string, response: string, command: string): Error;
   close(): void;
+  /** 'end': the connection is closed, whoever closed it. */
+  once(event: 'end', listener: () => void): unknown;
+  removeListener(event: 'end', listener: () => void): unknown;
 }
 
 function connectionInternalsOf(connection: unknown): SmtpConnectionInternals | undefined {
   const candidate = connection as Partial<SmtpConnectionInternals> | undefined;
-  return typeof candidate?._formatError === 'function' && typeof candidate.close === 'function'
+  return typeof candidate?._formatError === 'function' &&
+    typeof candidate.close === 'function' &&
+    typeof candidate.once === 'function' &&
+    typeof candidate.removeListener === 'function'
     ? (candidate as SmtpConnectionInternals)
     : undefined;
 }
@@ -221,22 +234,27 @@ type ComposeMessage = (from: string, messageId: string) => ReturnType<MailCompos
  * overlaps that round trip instead.
  */
 class ComposedOnDemand {
-  /** Handed to a connection whose AUTH was still unanswered: its envelope may have gone out behind AUTH. */
+  /** Its envelope was taken while a pipelined AUTH was unanswered: it may have gone out behind AUTH. */
   behindAuth = false;
   readonly #to: string[];
   readonly #sender: () => string;
   readonly #compose: ComposeMessage;
+  readonly #authUnanswered: () => boolean;
   /** One object, as the composer's own: nodemailer notes on it how the envelope fared. */
   #envelope: { from: string; to: string[] } | undefined;
   #messageId: string | undefined;
   /** The whole message, encoded by {@link prepare}. */
   #raw: Promise<Buffer> | undefined;
 
-  /** `sender` throws while the sender is not known (before AUTH, without ALERT_FROM). */
-  constructor(to: string[], sender: () => string, compose: ComposeMessage) {
+  /**
+   * `sender` throws while the sender is not known (before AUTH, without ALERT_FROM);
+   * `authUnanswered` says whether some connection's pipelined AUTH still waits for its reply.
+   */
+  constructor(to: string[], sender: () => string, compose: ComposeMessage, authUnanswered: () => boolean) {
     this.#to = to;
     this.#sender = sender;
     this.#compose = compose;
+    this.#authUnanswered = authUnanswered;
   }
 
   /** Composes and encodes the message now (once); a failure is reported on the stream the connection reads. */
@@ -252,7 +270,9 @@ class ComposedOnDemand {
     return this.#raw;
   }
 
+  /** Asked for by the connection about to send the message, right before it writes the envelope. */
   getEnvelope() {
+    if (this.#authUnanswered()) this.behindAuth = true;
     this.#envelope ??= { from: this.#sender(), to: [...this.#to] };
     return this.#envelope;
   }
@@ -307,6 +327,8 @@ export class GmailSender {
   readonly #waiting = new Set<ComposedOnDemand>();
   /** Told when a message joins {@link waiting}: connections whose AUTH PLAIN is unanswered send it behind AUTH. */
   readonly #arrivals = new Set<() => void>();
+  /** Connections that went on after AUTH PLAIN without its reply, until it comes or they close. */
+  #authsUnanswered = 0;
   /**
    * The connection opened by {@link connectAhead}, until it is ready or has failed: `ready` settles
    * then (undefined, or the error, which the messages that waited for it report); `greeted` settles
@@ -490,7 +512,7 @@ export class GmailSender {
   }
 
   /** Hands one message to the pool, composed when its connection is ready (see {@link ComposedOnDemand}). */
-  #post(outgoing: OutgoingMessage, to: string[], signal: AbortSignal): Promise<SentInfo> {
+  #post(outgoing: OutgoingMessage, to: string[], signal: AbortSignal, again = false): Promise<SentInfo> {
     const { alert, rendered: render } = outgoing;
     // A connection asks for the envelope only once it is authenticated (or has sent AUTH), so the
     // secret, and with it the account's address, has been read.
@@ -499,25 +521,30 @@ export class GmailSender {
       if (!from) throw new Error('The sender is not known before AUTH');
       return from;
     };
-    const message = new ComposedOnDemand(to, sender, (from, messageId) => {
-      const rendered = render();
-      return new MailComposer({
-        from: { name: 'Alerts', address: from },
-        to: to.map((address) => ({ name: '', address })),
-        envelope: { from, to },
-        messageId,
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        headers: mailHeaders(alert, rendered.priority, {
-          from,
-          stackName: this.#config.stackName,
-          custom: this.#config.alertHeaders,
-        }),
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      }).compile();
-    });
+    const message = new ComposedOnDemand(
+      to,
+      sender,
+      (from, messageId) => {
+        const rendered = render();
+        return new MailComposer({
+          from: { name: 'Alerts', address: from },
+          to: to.map((address) => ({ name: '', address })),
+          envelope: { from, to },
+          messageId,
+          subject: rendered.subject,
+          text: rendered.text,
+          html: rendered.html,
+          headers: mailHeaders(alert, rendered.priority, {
+            from,
+            stackName: this.#config.stackName,
+            custom: this.#config.alertHeaders,
+          }),
+          disableFileAccess: true,
+          disableUrlAccess: true,
+        }).compile();
+      },
+      () => this.#authsUnanswered > 0,
+    );
     this.#waiting.add(message);
     for (const arrived of this.#arrivals) arrived();
     const hand = () =>
@@ -530,11 +557,17 @@ export class GmailSender {
       });
     const sent = () =>
       hand().catch((error: unknown) => {
-        if (!message.behindAuth || !refusedAsUnauthenticated(error)) throw error;
-        // The server answered the envelope as if AUTH had not happened, though AUTH went through: it
-        // read the envelope too early. Send nothing behind AUTH from now on, and this message again.
-        this.#pipelineAuth = false;
-        return this.#post(outgoing, to, signal);
+        if (again || !message.behindAuth) throw error;
+        if (refusedAsUnauthenticated(error)) {
+          // The server answered the envelope as if AUTH had not happened, though AUTH went through: it
+          // read the envelope too early. Send nothing behind AUTH from now on, and this message again.
+          this.#pipelineAuth = false;
+          return this.#post(outgoing, to, signal, true);
+        }
+        // Gmail's 421 to AUTH closes the connection: nothing of the message was taken. Had it waited
+        // for AUTH's reply, the pool would have sent it on a new connection; so it is, once.
+        if (closedAtAuth(error)) return this.#post(outgoing, to, signal, true);
+        throw error;
       });
     const ahead = outgoing.ahead ?? this.#connectingAhead?.ready;
     outgoing.ahead = undefined;
@@ -615,11 +648,27 @@ export class GmailSender {
     credentials: AppPasswordCredentials,
     connection: SmtpConnectionInternals | undefined,
   ): Promise<void> {
-    const replied = context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`);
+    let onReply: ((reply: AuthReply) => void) | undefined;
+    const replied = new Promise<AuthReply>((resolve) => {
+      context.sendCommand(`AUTH PLAIN ${authPlainToken(credentials)}`, (_error, reply) => {
+        onReply?.(reply);
+        resolve(reply);
+      });
+    });
     const pipelining = connection && this.#pipelineAuth && context.extensions.includes('PIPELINING');
-    if (pipelining && (await this.#messageBefore(replied))) {
-      for (const message of this.#waiting) message.behindAuth = true;
-      replied.then((reply) => this.#settlePipelinedAuth(reply, credentials, connection));
+    if (pipelining && (await this.#messageBefore(replied, connection))) {
+      this.#authsUnanswered += 1;
+      let answered = false;
+      const answer = (reply?: AuthReply) => {
+        if (answered) return;
+        answered = true;
+        this.#authsUnanswered -= 1;
+        connection.removeListener('end', closed);
+        if (reply) this.#settlePipelinedAuth(reply, credentials, connection);
+      };
+      const closed = () => answer();
+      connection.once('end', closed);
+      onReply = answer;
       // nodemailer writes AUTH on the next turn of the loop: the envelope must follow it, not pass it.
       // The message is composed once its envelope is on the wire (ComposedOnDemand.createReadStream).
       await new Promise((resolve) => setImmediate(resolve));
@@ -637,25 +686,27 @@ export class GmailSender {
    * Whether a message is waiting now or is handed over before `replied` settles: on a cold container,
    * the state table's round often decides to mail the alert while AUTH is on its way.
    */
-  #messageBefore(replied: Promise<unknown>): Promise<boolean> {
+  #messageBefore(replied: Promise<unknown>, connection: SmtpConnectionInternals): Promise<boolean> {
     if (this.#waiting.size > 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const arrived = () => {
-        this.#arrivals.delete(arrived);
-        resolve(true);
+      const settle = (arrived: boolean) => () => {
+        this.#arrivals.delete(onArrival);
+        connection.removeListener('end', onClose);
+        resolve(arrived);
       };
-      this.#arrivals.add(arrived);
-      replied.then(() => {
-        this.#arrivals.delete(arrived);
-        resolve(false);
-      });
+      const onArrival = settle(true);
+      // A connection closed before AUTH's reply never gets one.
+      const onClose = settle(false);
+      this.#arrivals.add(onArrival);
+      connection.once('end', onClose);
+      replied.then(settle(false));
     });
   }
 
   /**
-   * AUTH's reply on a connection that went on without it. A refusal fails the message sent behind it
-   * with the error AUTH would have raised (before the replies to its envelope are read, which refuse
-   * it as unauthenticated) and closes the connection, so nothing else is sent on it.
+   * AUTH's reply on a connection that went on without it, read before the replies after it. A refusal
+   * fails the message sent behind it with the error AUTH would have raised (the replies to its
+   * envelope refuse it as unauthenticated) and closes the connection, so nothing else is sent on it.
    */
   #settlePipelinedAuth(
     reply: { response: string },
@@ -795,6 +846,12 @@ function greetingOf(resource: PoolResource, connecting: ConnectionAhead): Promis
       return greet.call(this, reply);
     };
   });
+}
+
+/** AUTH answered with 421: the server closes the connection (Gmail: "4.7.0 Try again later"). */
+function closedAtAuth(error: unknown): boolean {
+  const { command, responseCode } = (error ?? {}) as { command?: unknown; responseCode?: unknown };
+  return command === 'AUTH PLAIN' && responseCode === 421;
 }
 
 /** MAIL FROM refused as unauthenticated: after a 235, the server read the envelope before AUTH had finished. */

@@ -257,6 +257,34 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
     }
   });
 
+  it("after Gmail's 421 to AUTH, sends the message behind it again on a new connection, once", async () => {
+    gmail.messages.length = 0;
+    const config = proxied();
+    const sender = new GmailSender(config, appPassword());
+    const before = { ...gmail.stats };
+    gmail.failNext({ at: 'auth', ...gmailReplies.tryAgainLater });
+    try {
+      const receipt = await sender.send(parseAlert({ subject: 'Closed at AUTH' }, config), {
+        deadlineMs: 10_000,
+      });
+      expect(receipt).toMatchObject({ accepted: ['oncall@example.com'], failed: [] });
+      expect(gmail.stats.connections).toBe(before.connections + 2);
+      expect(gmail.stats.authAttempts).toBe(before.authAttempts + 2);
+      expect(await gmail.waitForMessages(1)).toHaveLength(1);
+
+      // Once: a second 421 in a row is the alert's failure, retried by its trigger.
+      sender.close();
+      gmail.failNext({ at: 'auth', ...gmailReplies.tryAgainLater, times: 2 });
+      const error = await outcome(
+        sender.send(parseAlert({ subject: 'Closed twice' }, config), { deadlineMs: 10_000 }),
+      );
+      expect(error).toMatchObject({ failureClass: 'transient', responseCode: 421 });
+      expect(gmail.messages).toHaveLength(1);
+    } finally {
+      sender.close();
+    }
+  });
+
   it('when a server reads the envelope before it has finished AUTH, sends the message again and stops pipelining AUTH', async () => {
     gmail.messages.length = 0;
     const config = proxied();
