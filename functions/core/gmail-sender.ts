@@ -572,8 +572,8 @@ export class GmailSender {
     const ahead = outgoing.ahead ?? this.#connectingAhead?.ready;
     outgoing.ahead = undefined;
     if (!ahead || signal.aborted) return sent();
-    // Waits for the connection opened ahead, which composes it while AUTH is in flight; at the
-    // deadline the pool is handed the message all the same, and fails it as aborted.
+    // Waits for the connection opened ahead, which takes it behind AUTH (or composes it while AUTH is
+    // in flight); at the deadline the pool is handed the message all the same, and fails it as aborted.
     let stopWaiting = () => {};
     const deadline = new Promise<undefined>((resolve) => {
       const onAbort = () => resolve(undefined);
@@ -637,10 +637,11 @@ export class GmailSender {
   }
 
   /**
-   * AUTH PLAIN. When a message is waiting and the server offers PIPELINING, its envelope follows AUTH
-   * in the same flight instead of a round trip later (RFC 4954 §4 allows exactly this for PLAIN with
-   * an initial response): the connection counts as authenticated once AUTH is on the wire, and AUTH's
-   * reply is read when it comes ({@link settlePipelinedAuth}). XOAUTH2 is never pipelined: Gmail
+   * AUTH PLAIN. When a message is waiting, or is handed over before AUTH's reply, and the server
+   * offers PIPELINING, its envelope follows AUTH in the same flight instead of a round trip later
+   * (RFC 4954 §4 allows exactly this for PLAIN with an initial response): the connection counts as
+   * authenticated once AUTH is on the wire, and AUTH's reply is read when it comes
+   * ({@link settlePipelinedAuth}). XOAUTH2 is never pipelined: Gmail
    * answers a refused token with a challenge that the next line would answer.
    */
   async #authenticateWithPassword(
