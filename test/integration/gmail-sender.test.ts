@@ -153,6 +153,12 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
       sender.close();
     }
   };
+  /** An empty mailbox, and a new sender through the proxy with the server's counts before it. */
+  const freshSender = (pass?: string) => {
+    gmail.messages.length = 0;
+    const config = proxied();
+    return { config, sender: new GmailSender(config, appPassword(pass)), before: { ...gmail.stats } };
+  };
   const outcome = (sending: Promise<unknown>) =>
     sending.then(
       () => undefined,
@@ -216,10 +222,7 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
   });
 
   it("fails the message behind a refused App Password with Gmail's 535, and sends nothing more on that connection", async () => {
-    gmail.messages.length = 0;
-    const config = proxied();
-    const sender = new GmailSender(config, appPassword('wrong password'));
-    const before = { ...gmail.stats };
+    const { config, sender, before } = freshSender('wrong password');
     try {
       const error = await outcome(
         sender.send(parseAlert({ subject: 'Refused' }, config), { deadlineMs: 10_000 }),
@@ -236,10 +239,7 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
   });
 
   it('after a 454 at AUTH, opens a new connection for the next alert instead of reusing the unauthenticated one', async () => {
-    gmail.messages.length = 0;
-    const config = proxied();
-    const sender = new GmailSender(config, appPassword());
-    const before = { ...gmail.stats };
+    const { config, sender, before } = freshSender();
     gmail.failNext({ at: 'auth', code: 454 });
     try {
       const error = await outcome(
@@ -258,10 +258,7 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
   });
 
   it("after Gmail's 421 to AUTH, sends the message behind it again on a new connection, once", async () => {
-    gmail.messages.length = 0;
-    const config = proxied();
-    const sender = new GmailSender(config, appPassword());
-    const before = { ...gmail.stats };
+    const { config, sender, before } = freshSender();
     gmail.failNext({ at: 'auth', ...gmailReplies.tryAgainLater });
     try {
       const receipt = await sender.send(parseAlert({ subject: 'Closed at AUTH' }, config), {
@@ -286,9 +283,7 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
   });
 
   it('when a server reads the envelope before it has finished AUTH, sends the message again and stops pipelining AUTH', async () => {
-    gmail.messages.length = 0;
-    const config = proxied();
-    const sender = new GmailSender(config, appPassword());
+    const { config, sender } = freshSender();
     const alert = parseAlert({ subject: 'Too early' }, config);
     // What a server says to an envelope it takes for unauthenticated, though AUTH then succeeds.
     const { code, message } = gmailReplies.authenticationRequired;
