@@ -215,6 +215,8 @@ export function functionEnvironment(
         ...resources,
         smtpHost: config.smtpHost,
         smtpPort: config.smtpPort,
+        // Written only when turned off, so the default deployment's functions read the contract's default.
+        smtpPipelineAuth: config.smtpPipelineAuth ? undefined : false,
         secretCacheSeconds: config.secretCacheSeconds,
         repeatSeconds: config.repeatSeconds,
         gmailDailyLimit: config.gmailDailyLimit,

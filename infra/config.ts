@@ -35,6 +35,8 @@ export interface AlertingConfig {
   readonly alertFrom: string | undefined;
   readonly smtpHost: string;
   readonly smtpPort: number;
+  /** SMTP_PIPELINE_AUTH: a new connection's first message follows AUTH PLAIN in the same flight. */
+  readonly smtpPipelineAuth: boolean;
   readonly secretCacheSeconds: number;
   /** ALERT_REPEAT_SECONDS: how long a firing alert's key stays quiet after a mail. */
   readonly repeatSeconds: number;
@@ -74,6 +76,7 @@ const ALARM_STATE_CHANGE: EventPatternJson = {
 export const CONTEXT_DEFAULTS = {
   smtpHost: CONTRACT_DEFAULTS.smtpHost,
   smtpPort: CONTRACT_DEFAULTS.smtpPort,
+  smtpPipelineAuth: CONTRACT_DEFAULTS.smtpPipelineAuth,
   secretCacheSeconds: CONTRACT_DEFAULTS.secretCacheSeconds,
   repeatSeconds: CONTRACT_DEFAULTS.repeatSeconds,
   gmailDailyLimit: CONTRACT_DEFAULTS.gmailDailyLimit,
@@ -347,6 +350,7 @@ export function readAlertingConfig(node: Node): AlertingConfig {
     alertFrom: context.setting('alertFrom', context.string('alertFrom')),
     smtpHost: context.setting('smtpHost', context.string('smtpHost')) ?? CONTEXT_DEFAULTS.smtpHost,
     smtpPort: context.setting('smtpPort', context.string('smtpPort')) ?? CONTEXT_DEFAULTS.smtpPort,
+    smtpPipelineAuth: context.boolean('smtpPipelineAuth', CONTEXT_DEFAULTS.smtpPipelineAuth),
     secretCacheSeconds:
       context.setting('secretCacheSeconds', context.string('secretCacheSeconds')) ??
       CONTEXT_DEFAULTS.secretCacheSeconds,

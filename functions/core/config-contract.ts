@@ -14,6 +14,7 @@ export const ENVIRONMENT_VARIABLES = {
   smtpSecure: 'SMTP_SECURE',
   smtpMaxConnections: 'SMTP_MAX_CONNECTIONS',
   smtpTimeoutMs: 'SMTP_TIMEOUT_MS',
+  smtpPipelineAuth: 'SMTP_PIPELINE_AUTH',
   alertFrom: 'ALERT_FROM',
   alertTo: 'ALERT_TO',
   allowedRecipients: 'ALERT_ALLOWED_RECIPIENTS',
@@ -45,6 +46,7 @@ export const CONTRACT_DEFAULTS = {
   smtpPort: 587,
   smtpMaxConnections: 3,
   smtpTimeoutMs: 8000,
+  smtpPipelineAuth: true,
   secretCacheSeconds: 300,
   oauthTokenUrl: 'https://oauth2.googleapis.com/token',
   // Alertmanager's repeat_interval default: 4 h.
@@ -71,6 +73,8 @@ export interface ContractSettings {
   smtpMaxConnections: number;
   /** Upper bound for connecting, the greeting and any silence on the socket. */
   smtpTimeoutMs: number;
+  /** A new connection's first message follows AUTH PLAIN in the same flight (RFC 4954 §4). */
+  smtpPipelineAuth: boolean;
   alertFrom: string | undefined;
   alertTo: string[];
   /** Exact addresses and `@domain` entries; undefined means "the ALERT_TO addresses only". */
@@ -303,6 +307,13 @@ function customHeaders(text: string): Record<string, string> {
   return headers;
 }
 
+function trueOrFalse(text: string): boolean {
+  const value = text.toLowerCase();
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new SettingProblemError(`must be "true" or "false", got "${text}"`);
+}
+
 /** How each setting is read from its variable's text and written back to it. */
 const RULES: {
   [K in SettingName]: { parse(text: string): ContractSettings[K]; format?(value: never): string };
@@ -320,16 +331,10 @@ const RULES: {
     },
   },
   smtpPort: { parse: wholeNumber(1, 65535) },
-  smtpSecure: {
-    parse: (text) => {
-      const value = text.toLowerCase();
-      if (value === 'true' || value === '1') return true;
-      if (value === 'false' || value === '0') return false;
-      throw new SettingProblemError(`must be "true" or "false", got "${text}"`);
-    },
-  },
+  smtpSecure: { parse: trueOrFalse },
   smtpMaxConnections: { parse: wholeNumber(1, 10) },
   smtpTimeoutMs: { parse: wholeNumber(500, 60000) },
+  smtpPipelineAuth: { parse: trueOrFalse },
   alertFrom: {
     parse: (text) => {
       const result = checkAddress(text);
@@ -464,6 +469,7 @@ export function readContract(env: Env): ContractSettings {
     smtpSecure,
     smtpMaxConnections: read('smtpMaxConnections') ?? CONTRACT_DEFAULTS.smtpMaxConnections,
     smtpTimeoutMs: read('smtpTimeoutMs') ?? CONTRACT_DEFAULTS.smtpTimeoutMs,
+    smtpPipelineAuth: read('smtpPipelineAuth') ?? CONTRACT_DEFAULTS.smtpPipelineAuth,
     alertFrom,
     alertTo: read('alertTo') ?? [],
     allowedRecipients: read('allowedRecipients'),

@@ -13,6 +13,8 @@ export interface AlertConfig {
     maxConnections: number;
     /** Upper bound for connecting, the greeting and any silence on the socket. */
     timeoutMs: number;
+    /** A new connection's first message follows AUTH PLAIN in the same flight (RFC 4954 §4). */
+    pipelineAuth: boolean;
   };
   alertFrom: string | undefined;
   alertTo: string[];
@@ -74,6 +76,7 @@ export function loadConfig(env: Record<string, string | undefined>): AlertConfig
       secure: settings.smtpSecure,
       maxConnections: settings.smtpMaxConnections,
       timeoutMs: settings.smtpTimeoutMs,
+      pipelineAuth: settings.smtpPipelineAuth,
     },
     alertFrom: settings.alertFrom,
     alertTo: settings.alertTo,

@@ -337,14 +337,15 @@ export class GmailSender {
   #connectingAhead: { ready: ConnectionAhead; greeted: Promise<void> } | undefined;
   /**
    * Whether a message may follow AUTH PLAIN without waiting for its reply (RFC 4954 §4 allows it for
-   * PLAIN with an initial response, on a server that offers PIPELINING). Off for the container once a
-   * server has read such an envelope before it finished AUTH.
+   * PLAIN with an initial response, on a server that offers PIPELINING): SMTP_PIPELINE_AUTH, and off
+   * for the container once a server has read such an envelope before it finished AUTH.
    */
-  #pipelineAuth = true;
+  #pipelineAuth: boolean;
 
   /** `loadCredentials` defaults to the secret `config.secretId`; local tools pass their own. */
   constructor(config: AlertConfig, loadCredentials?: CredentialsLoader) {
     this.#config = config;
+    this.#pipelineAuth = config.smtp.pipelineAuth;
     this.#service = smtpServiceOf(config.smtp.host);
     this.#tokens = new GoogleAccessTokens({
       tokenUrl: config.oauthTokenUrl,

@@ -30,6 +30,7 @@ describe('readAlertingConfig', () => {
       alertTo: ['oncall@example.com'],
       apiGatewayCloudWatchRole: false,
       apiDetailedMetrics: false,
+      smtpPipelineAuth: true,
       alarmNamePrefix: undefined,
       secretKmsKeyArn: undefined,
     });

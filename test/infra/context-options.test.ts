@@ -198,6 +198,21 @@ describe('API Gateway options', () => {
     });
   });
 
+  it('sends AUTH and the first message one after the other with smtpPipelineAuth=false, and leaves the default to the functions', () => {
+    const environments = (context: Record<string, unknown>) =>
+      Object.values(synth(context).template.findResources('AWS::Lambda::Function')).map(
+        (fn) =>
+          (fn as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties
+            .Environment?.Variables ?? {},
+      );
+    const off = environments({ smtpPipelineAuth: false }).filter(
+      (variables) => 'GMAIL_SECRET_ID' in variables,
+    );
+    expect(off.length).toBeGreaterThan(0);
+    for (const variables of off) expect(variables.SMTP_PIPELINE_AUTH).toBe('false');
+    for (const variables of environments({})) expect(variables).not.toHaveProperty('SMTP_PIPELINE_AUTH');
+  });
+
   it('turns per-method metrics on with apiDetailedMetrics=true', () => {
     const { template } = synth({ apiDetailedMetrics: true });
     const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));

@@ -178,9 +178,18 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
     // The message waiting when AUTH is due.
     const together = await roundTripsOf(() => sendOnce(new GmailSender(config, appPassword()), alert));
     expect(together).toBe(separate - 1);
-    expect(gmail.stats.authSuccesses).toBe(before.authSuccesses + 2);
-    const mails = await gmail.waitForMessages(2);
-    expect(mails.map((mail) => mail.user)).toEqual([testGmailAccount.user, testGmailAccount.user]);
+    // SMTP_PIPELINE_AUTH=false: AUTH's reply first, then the message, as AUTH first above.
+    const switchedOff = configFor({
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(proxy.port),
+      SMTP_PIPELINE_AUTH: 'false',
+    });
+    expect(await roundTripsOf(() => sendOnce(new GmailSender(switchedOff, appPassword()), alert))).toBe(
+      separate,
+    );
+    expect(gmail.stats.authSuccesses).toBe(before.authSuccesses + 3);
+    const mails = await gmail.waitForMessages(3);
+    expect(mails.map((mail) => mail.user)).toEqual(Array(3).fill(testGmailAccount.user));
   });
 
   it('sends a message handed over while AUTH is on its way behind AUTH as well', async () => {
