@@ -87,6 +87,8 @@ export interface GmailServer {
   readonly errors: Error[];
   /** Queues a fault; faults for the same stage are used in the order they were queued. */
   failNext(fault: SmtpFault): void;
+  /** The next `times` (default 1) commands at `at` get no reply at all: the server goes silent, the connection stays open. */
+  answerNothing(at: SmtpStage, times?: number): void;
   /**
    * Refuses RCPT TO `address` (compared without regard to case) with `reply`, e.g. Gmail's 550 5.1.1
    * or 450 4.2.1, the next `times` times (default: every time), while other recipients are accepted.
@@ -124,6 +126,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
   const errors: Error[] = [];
   const faults: Required<SmtpFault>[] = [];
   const recipientFaults = new Map<string, { reply: GmailReply; times: number }>();
+  const silences = new Map<SmtpStage, number>();
   const sockets = new Set<Socket>();
   const waiters = new Set<() => void>();
 
@@ -134,6 +137,14 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     fault.times -= 1;
     if (fault.times <= 0) faults.splice(index, 1);
     return replyError(fault);
+  };
+
+  /** Whether the command at `stage` goes unanswered this time. */
+  const takeSilence = (stage: SmtpStage) => {
+    const left = silences.get(stage) ?? 0;
+    if (left <= 0) return false;
+    silences.set(stage, left - 1);
+    return true;
   };
 
   const takeRecipientFault = (address: string) => {
@@ -186,6 +197,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     disableReverseLookup: true,
     logger: false,
     onConnect(_session, callback) {
+      if (takeSilence('greeting')) return;
       callback(takeFault('greeting'));
     },
     onSecure(_socket, _session, callback) {
@@ -194,6 +206,7 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
     },
     onAuth(auth, _session, callback) {
       stats.authAttempts += 1;
+      if (takeSilence('auth')) return;
       const fault = takeFault('auth');
       if (fault) return callback(fault);
       const username = auth.username ?? '';
@@ -213,14 +226,17 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
       callback(null, { user: username });
     },
     onMailFrom(_address, _session, callback) {
+      if (takeSilence('mail')) return;
       callback(takeFault('mail'));
     },
     onRcptTo(address, session, callback) {
+      if (takeSilence('rcpt')) return;
       if (session.envelope.rcptTo.length >= maxRecipients)
         return callback(replyError(gmailReplies.tooManyRecipients));
       callback(takeRecipientFault(address.address) ?? takeFault('rcpt'));
     },
     onData(stream, session, callback) {
+      if (takeSilence('data')) return;
       const fault = takeFault('data');
       if (fault) return callback(fault);
       accept(stream, session).then(
@@ -265,6 +281,9 @@ export async function startGmailServer(options: GmailServerOptions = {}): Promis
         message: fault.message ?? defaultMessage(fault.code),
         times: fault.times ?? 1,
       });
+    },
+    answerNothing(at, times = 1) {
+      silences.set(at, (silences.get(at) ?? 0) + times);
     },
     failRecipient(address, reply, times = Number.POSITIVE_INFINITY) {
       recipientFaults.set(address.toLowerCase(), { reply, times });

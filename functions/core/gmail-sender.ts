@@ -83,8 +83,8 @@ interface AuthContext {
 
 /** The parts of nodemailer's SMTP connection that pipelining AUTH needs; checked before use. */
 interface SmtpConnectionInternals {
-  /** The message being sent on it, until its last reply. */
-  _pendingSend?: { callback(error: Error): void } | false;
+  /** The message being sent on it, until its last reply: its callback, and the stream it reads. */
+  _pendingSend?: { callback(error: Error): void; stream?: unknown } | false;
   _formatError(message: Error, type: string, response: string, command: string): Error;
   close(): void;
   /** 'end': the connection is closed, whoever closed it. */
@@ -236,6 +236,10 @@ type ComposeMessage = (from: string, messageId: string) => ReturnType<MailCompos
 class ComposedOnDemand {
   /** Its envelope was taken while a pipelined AUTH was unanswered: it may have gone out behind AUTH. */
   behindAuth = false;
+  /** It went out behind an AUTH that the server then accepted (235). */
+  authAccepted = false;
+  /** The streams handed to connections, to tell which message a connection is sending. */
+  readonly #streams = new WeakSet<object>();
   readonly #to: string[];
   readonly #sender: () => string;
   readonly #compose: ComposeMessage;
@@ -293,7 +297,13 @@ class ComposedOnDemand {
     // Asked for right before the connection writes the envelope: compose once that is on the wire.
     if (this.#raw) feed();
     else setImmediate(feed);
+    this.#streams.add(stream);
     return stream;
+  }
+
+  /** Whether the connection sending `stream` is sending this message. */
+  reads(stream: unknown): boolean {
+    return typeof stream === 'object' && stream !== null && this.#streams.has(stream);
   }
 
   /** Read for logging when the message is assigned to a connection; nothing is composed for it. */
@@ -568,6 +578,11 @@ export class GmailSender {
         // Gmail's 421 to AUTH closes the connection: nothing of the message was taken. Had it waited
         // for AUTH's reply, the pool would have sent it on a new connection; so it is, once.
         if (closedAtAuth(error)) return this.#post(outgoing, to, signal, true);
+        if (message.authAccepted && timedOut(error)) {
+          // AUTH was answered, and then nothing: the server dropped what came behind AUTH. As above.
+          this.#pipelineAuth = false;
+          return this.#post(outgoing, to, signal, true);
+        }
         throw error;
       });
     const ahead = outgoing.ahead ?? this.#connectingAhead?.ready;
@@ -715,7 +730,11 @@ export class GmailSender {
     credentials: AppPasswordCredentials,
     connection: SmtpConnectionInternals,
   ): void {
-    if (replyCode(reply) === 235) return;
+    if (replyCode(reply) === 235) {
+      const stream = connection._pendingSend ? connection._pendingSend.stream : undefined;
+      for (const message of this.#waiting) if (message.reads(stream)) message.authAccepted = true;
+      return;
+    }
     this.#rememberRefusal(reply, credentials);
     const error = connection._formatError(
       new Error('Gmail refused AUTH'),
@@ -848,6 +867,11 @@ function greetingOf(resource: PoolResource, connecting: ConnectionAhead): Promis
       return greet.call(this, reply);
     };
   });
+}
+
+/** No reply within SMTP_TIMEOUT_MS: the socket went silent. */
+function timedOut(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ETIMEDOUT';
 }
 
 /** AUTH answered with 421: the server closes the connection (Gmail: "4.7.0 Try again later"). */

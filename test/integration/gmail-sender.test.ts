@@ -291,6 +291,54 @@ describe('GmailSender sending the first message of a new connection behind AUTH 
     }
   });
 
+  it('when a server says nothing after accepting AUTH, sends the message again after SMTP_TIMEOUT_MS and stops pipelining AUTH', async () => {
+    gmail.messages.length = 0;
+    const config = configFor({
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(proxy.port),
+      SMTP_TIMEOUT_MS: '1000',
+    });
+    const sender = new GmailSender(config, appPassword());
+    const alert = parseAlert({ subject: 'Dropped behind AUTH' }, config);
+    const before = { ...gmail.stats };
+    // A server that drops what a client pipelined behind AUTH: AUTH's 235, then silence.
+    gmail.answerNothing('mail');
+    try {
+      const receipt = await sender.send(alert, { deadlineMs: 10_000 });
+      expect(receipt).toMatchObject({ accepted: ['oncall@example.com'], failed: [] });
+      expect(gmail.stats.connections).toBe(before.connections + 2);
+      expect(gmail.stats.authSuccesses).toBe(before.authSuccesses + 2);
+      expect(await gmail.waitForMessages(1)).toHaveLength(1);
+
+      sender.close();
+      const after = await roundTripsOf(() => sendOnce(sender, alert));
+      const fresh = await roundTripsOf(() => sendOnce(new GmailSender(config, appPassword()), alert));
+      expect(after).toBe(fresh + 1);
+    } finally {
+      sender.close();
+    }
+  });
+
+  it('does not send a message again when AUTH itself goes unanswered (a dead path, not a dropped envelope)', async () => {
+    const config = configFor({
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(proxy.port),
+      SMTP_TIMEOUT_MS: '1000',
+    });
+    const sender = new GmailSender(config, appPassword());
+    const before = { ...gmail.stats };
+    gmail.answerNothing('auth');
+    try {
+      const error = await outcome(
+        sender.send(parseAlert({ subject: 'Silent AUTH' }, config), { deadlineMs: 10_000 }),
+      );
+      expect(error).toMatchObject({ failureClass: 'transient' });
+      expect(gmail.stats.connections).toBe(before.connections + 1);
+    } finally {
+      sender.close();
+    }
+  });
+
   it('when a server reads the envelope before it has finished AUTH, sends the message again and stops pipelining AUTH', async () => {
     const { config, sender } = freshSender();
     const alert = parseAlert({ subject: 'Too early' }, config);
