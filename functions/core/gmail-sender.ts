@@ -569,20 +569,14 @@ export class GmailSender {
     const sent = () =>
       hand().catch((error: unknown) => {
         if (again || !message.behindAuth) throw error;
-        if (refusedAsUnauthenticated(error)) {
-          // The server answered the envelope as if AUTH had not happened, though AUTH went through: it
-          // read the envelope too early. Send nothing behind AUTH from now on, and this message again.
-          this.#pipelineAuth = false;
-          return this.#post(outgoing, to, signal, true);
-        }
+        // The server mishandled what came behind AUTH, though AUTH went through: it answered the
+        // envelope as if AUTH had not happened (read it too early), or answered nothing (dropped it).
+        // Send nothing behind AUTH from now on.
+        const mishandled = refusedAsUnauthenticated(error) || (message.authAccepted && timedOut(error));
+        if (mishandled) this.#pipelineAuth = false;
         // Gmail's 421 to AUTH closes the connection: nothing of the message was taken. Had it waited
-        // for AUTH's reply, the pool would have sent it on a new connection; so it is, once.
-        if (closedAtAuth(error)) return this.#post(outgoing, to, signal, true);
-        if (message.authAccepted && timedOut(error)) {
-          // AUTH was answered, and then nothing: the server dropped what came behind AUTH. As above.
-          this.#pipelineAuth = false;
-          return this.#post(outgoing, to, signal, true);
-        }
+        // for AUTH's reply, the pool would have sent it on a new connection. Either way: again, once.
+        if (mishandled || closedAtAuth(error)) return this.#post(outgoing, to, signal, true);
         throw error;
       });
     const ahead = outgoing.ahead ?? this.#connectingAhead?.ready;
